@@ -78,3 +78,21 @@ class RunContext:
     period: str  # YYYY-MM, the submission period being reconciled
     mode: str = "nightly"  # or "audit"
     extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class WorkbookResult:
+    """One parsed and validated cell workbook (connectors.workbooks.parse_workbook).
+
+    ``meta``: cell_code, period (YYYY-MM), created_on, secretary, _source (file name),
+    checksum (sha256 hex of the file bytes), rows_read / rows_accepted / rows_quarantined per sheet.
+    ``tables``: internal table name (schemas.contract.SHEET_TABLES values) -> accepted rows, already
+    carrying cell_code, period and the lineage columns.
+    ``quarantine``: rejected rows, columns schemas.contract.QUARANTINE_COLUMNS.
+    ``error``: a file-level fault (Vietnamese message naming the file); then ``tables`` is empty.
+    """
+
+    meta: dict
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    error: str | None = None
