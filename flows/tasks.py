@@ -1,0 +1,198 @@
+"""Prefect tasks: thin wrappers that give each stage a name, retries, timing and progress.
+
+The work itself lives in connectors/, schemas/ and rules/. Side-effecting tasks use
+``cache_policy=NONE`` so that a rerun always runs them (stack-notes.md).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+
+from dvsync.datasets import CentralData, RunContext, SubmissionData
+
+STAGE_SECONDS: dict[str, float] = {}
+
+
+@contextmanager
+def stage(name: str):
+    logger = get_run_logger()
+    logger.info("▶ %s", name)
+    start = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - start
+    STAGE_SECONDS[name] = round(seconds, 3)
+    logger.info("✔ %s (%.1f s)", name, seconds)
+
+
+@task(name="extract-central", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE, timeout_seconds=4 * 3600)
+def extract_central(source: str, mapping: str | None, chunk_size: int) -> dict[str, pd.DataFrame]:
+    from connectors.central import read_central
+
+    with stage("extract central"):
+        raw = read_central(source, mapping=Path(mapping) if mapping else None, chunk_size=chunk_size)
+    get_run_logger().info(
+        "Đọc CSDL trung ương: %s", ", ".join(f"{t} {len(df):,}" for t, df in raw.items())
+    )
+    return raw
+
+
+@task(name="validate-central", cache_policy=NONE)
+def validate_central(raw: dict[str, pd.DataFrame]) -> tuple[CentralData, pd.DataFrame, dict]:
+    from schemas.central import validate_central as _validate
+
+    with stage("validate central"):
+        return _validate(raw, source="central")
+
+
+def _parse_folder(folder: Path, skip: set[str], workers: int):
+    """Parse every new workbook of the folder, in parallel processes (calamine is CPU-bound)."""
+    import hashlib
+    from concurrent.futures import ProcessPoolExecutor
+
+    from connectors.workbooks import parse_workbook
+
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
+    todo, skipped = [], []
+    for path in files:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        (skipped if digest in skip else todo).append(path)
+    if workers > 1 and len(todo) > 8:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(parse_workbook, todo, chunksize=16))
+    else:
+        results = [parse_workbook(p) for p in todo]
+    return results, skipped
+
+
+@task(name="load-submissions", cache_policy=NONE, timeout_seconds=4 * 3600)
+def load_submissions(
+    folder: str, results_url: str, period: str, workers: int
+) -> tuple[SubmissionData, pd.DataFrame, dict]:
+    """Parse the new workbooks of the folder into the sync store; return the period's submissions."""
+    from connectors.store import ResultsStore
+
+    logger = get_run_logger()
+    store = ResultsStore(results_url)
+    store.migrate()
+    with stage("read workbooks"):
+        results, skipped = _parse_folder(Path(folder), store.known_checksums(), workers)
+    rejected = [r for r in results if r.error]
+    logger.info(
+        "Bảng nộp: %d tệp mới, %d tệp đã nạp trước, %d tệp lỗi", len(results) - len(rejected), len(skipped),
+        len(rejected),
+    )
+    for r in rejected:
+        logger.warning("%s", r.error)
+    with stage("store submissions"):
+        store.load_workbooks(results)
+        subs = store.submissions(period)
+        quarantine = store.quarantine(period)
+    report = {"files_new": len(results), "files_unchanged": len(skipped), "files_rejected": len(rejected)}
+    return subs, quarantine, report
+
+
+@task(name="reconcile", cache_policy=NONE)
+def reconcile(central: CentralData, submissions: SubmissionData, ctx: RunContext) -> pd.DataFrame:
+    from rules import reconcile as _reconcile
+
+    with stage("reconcile"):
+        findings = _reconcile(central, submissions, ctx)
+    get_run_logger().info("Phát hiện %d trường hợp trong %d danh sách", len(findings), findings["list_code"].nunique())
+    return findings
+
+
+@task(name="record-history", cache_policy=NONE, retries=2, retry_delay_seconds=5)
+def record_history(results_url: str, run: dict, findings: pd.DataFrame) -> pd.DataFrame:
+    from connectors.store import ResultsStore
+
+    with stage("record history"):
+        return ResultsStore(results_url).record_run(run, findings)
+
+
+@task(name="scope-to-committee", cache_policy=NONE)
+def scope_to_committee(findings: pd.DataFrame, organizations: pd.DataFrame, committee: str) -> pd.DataFrame:
+    """Keep only findings of the committee's subtree: a committee receives only its own members."""
+    from dvsync.tree import subtree
+
+    codes = subtree(organizations, committee)
+    if not codes:
+        raise ValueError(f"Không có tổ chức đảng mã {committee} trong CSDL")
+    return findings[findings["org_code"].isin(codes)].reset_index(drop=True)
+
+
+@task(name="build-summary", cache_policy=NONE)
+def build_summary(inp, run: dict, central_counts: dict, subs: SubmissionData, subs_q: pd.DataFrame, files: dict,
+                  findings: pd.DataFrame, quarantine: pd.DataFrame, seconds: float) -> dict:
+    from dvsync.settings import redact_url
+
+    counts = {"central." + t: c for t, c in central_counts.items()}
+    # Rows of the period's accepted workbooks, plus their quarantined rows, per sheet.
+    q_sheets = subs_q.groupby("sheet").size().to_dict() if len(subs_q) else {}
+    for name, frame in subs.tables().items():
+        if name == "workbooks":
+            continue
+        accepted = int((frame["period"] == inp.period).sum()) if "period" in frame else len(frame)
+        sheet = next((s for s, t in _sheet_tables().items() if t == name), name)
+        quarantined = int(q_sheets.get(sheet, 0))
+        counts["submissions." + sheet] = {"read": accepted + quarantined, "accepted": accepted,
+                                          "quarantined": quarantined}
+    per_list = findings.groupby("list_code").size().sort_index().to_dict()
+    per_committee = (
+        findings.groupby(["committee_code", "list_code"], dropna=False).size().reset_index(name="count")
+    )
+    per_committee["committee_code"] = per_committee["committee_code"].fillna("")
+    by_committee: dict[str, dict[str, int]] = {}
+    for row in per_committee.itertuples(index=False):
+        by_committee.setdefault(row.committee_code, {})[row.list_code] = int(row.count)
+    return {
+        "run_id": run["run_id"],
+        "as_of": run["as_of"],
+        "period": run["period"],
+        "mode": run["mode"],
+        "committee": run["committee"],
+        "inputs": {"central": redact_url(inp.central), "submissions": str(inp.submissions),
+                   "results": redact_url(inp.results), "demo": inp.demo},
+        "files": files,
+        "workbooks_accepted": int((subs.workbooks["period"] == inp.period).sum()),
+        "rows": counts,
+        "quarantined_rows": len(quarantine),
+        "findings": len(findings),
+        "findings_by_status": findings["status"].value_counts().sort_index().to_dict(),
+        "counts_per_list": {k: int(v) for k, v in per_list.items()},
+        "counts_per_committee": by_committee,
+        "durations_seconds": {**STAGE_SECONDS, "total": round(seconds, 3)},
+    }
+
+
+def _sheet_tables() -> dict[str, str]:
+    from schemas.contract import SHEET_TABLES
+
+    return SHEET_TABLES
+
+
+@task(name="publish", cache_policy=NONE)
+def publish(findings: pd.DataFrame, quarantine: pd.DataFrame, summary: dict, organizations: pd.DataFrame,
+            inp, committee: str | None) -> None:
+    """Write the lists: findings.csv, quarantine.csv, committee workbooks, board report, summary.json."""
+    from connectors.publish.files import write_findings_csv, write_quarantine_csv, write_summary_json
+    from connectors.publish.xlsx import write_committee_workbooks
+
+    out = Path(inp.out)
+    with stage("publish"):
+        write_findings_csv(findings, out / "findings.csv")
+        write_quarantine_csv(quarantine, out / "quarantine.csv")
+        orgs = organizations
+        if committee:
+            from dvsync.tree import subtree
+
+            orgs = organizations[organizations["org_code"].isin(subtree(organizations, committee))]
+        written = write_committee_workbooks(findings, orgs, out, inp.as_of.date(), workers=inp.workers)
+        summary["committee_workbooks"] = written
+        summary["durations_seconds"].update(STAGE_SECONDS)
+        write_summary_json(summary, out / "summary.json")
