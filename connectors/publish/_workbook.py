@@ -1,0 +1,299 @@
+"""Writes one committee workbook with xlsxwriter (runs inside worker processes).
+
+Imports only the standard library, xlsxwriter and the labels, so that a spawned worker starts
+fast. The caller (``xlsx.py``) does the pandas work and hands each committee over as a plain
+``WorkbookJob`` dict of Python values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import date, datetime
+from typing import Any, TypedDict
+
+import xlsxwriter
+
+from connectors.publish.labels import (
+    COLUMN_HEADERS,
+    FIELD_LABELS,
+    LIST_SHEET_NAMES,
+    LIST_TITLES,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+)
+
+# Columns handed over per finding, in this order (tuples keep the pickles small).
+ROW_COLUMNS = [
+    "list_code", "severity", "status", "org_code", "committee_code", "member_code", "field",
+    "central_value", "cell_value", "due_date", "detail", "rule", "first_seen", "finding_id",
+]
+# Columns of a list sheet, after "STT"; the optional ones are left out when empty on that sheet.
+SHEET_COLUMNS = [
+    "severity", "status", "committee_code", "org_code", "org_name", "member_code", "field",
+    "central_value", "cell_value", "due_date", "detail", "first_seen", "finding_id",
+]
+OPTIONAL_COLUMNS = {"committee_code", "member_code", "field", "central_value", "cell_value", "due_date"}
+DATE_COLUMNS = {"due_date", "first_seen"}
+WRAP_COLUMNS = {"detail", "org_name", "field", "central_value", "cell_value"}
+# (min, max) width in characters; the content decides within these bounds.
+WIDTHS: dict[str, tuple[int, int]] = {
+    "severity": (9, 10), "status": (9, 15), "committee_code": (12, 16), "org_code": (12, 16),
+    "org_name": (18, 32), "member_code": (12, 18), "field": (12, 26), "central_value": (12, 24),
+    "cell_value": (12, 24), "due_date": (11, 11), "detail": (40, 70), "first_seen": (11, 11),
+    "finding_id": (18, 18),
+}
+SEVERITY_FILL = {"error": "#F8D7DA", "warning": "#FFF3CD", "info": "#DDEBF7"}
+SEVERITY_TAB = {"error": "#C00000", "warning": "#E0A800", "info": "#2F75B5"}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SUMMARY_SHEET = "Tổng hợp"
+# Rows above the list header: title, source and date line, blank.
+HEADER_ROW = 3
+# Above this many rows, stream to disk (xlsxwriter constant_memory); below, in-memory is faster.
+CONSTANT_MEMORY_ROWS = 5000
+
+
+class WorkbookJob(TypedDict):
+    org_code: str
+    org_name: str
+    as_of: str                      # ISO date the workbook is prepared on
+    path: str                       # where to write (a staging folder)
+    rows: list[tuple]               # ROW_COLUMNS values, open findings, in display order
+    resolved: dict[str, int]        # list code -> findings resolved since the last run
+    names: dict[str, str]           # org code -> name, for the codes in rows
+    list_order: list[str]           # list codes in publication order
+
+
+def to_ddmmyyyy(value: str | None) -> str:
+    """ISO date text -> dd/mm/yyyy; anything else unchanged."""
+    if value and ISO_DATE.match(value):
+        return f"{value[8:10]}/{value[5:7]}/{value[0:4]}"
+    return value or ""
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    if value and ISO_DATE.match(value[:10]):
+        try:
+            d = date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+        return datetime(d.year, d.month, d.day)
+    return None
+
+
+def _escape_header(text: str) -> str:
+    # '&' starts a control code in Excel headers and footers; they are limited to 255 characters.
+    return text.replace("&", "&&")[:100]
+
+
+class _Formats:
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        base = {"font_name": "Times New Roman", "font_size": 11, "valign": "top"}
+        border = {"border": 1, "border_color": "#A6A6A6"}
+        self.title = wb.add_format({**base, "bold": True, "font_size": 14})
+        self.subtitle = wb.add_format({**base, "italic": True})
+        self.text = wb.add_format(base)
+        self.bold = wb.add_format({**base, "bold": True})
+        self.header = wb.add_format({
+            **base, **border, "bold": True, "bg_color": "#D9D9D9", "text_wrap": True, "align": "center",
+            "valign": "vcenter",
+        })
+        self.cell = wb.add_format({**base, **border})
+        self.cell_num = wb.add_format({**base, **border, "align": "right"})
+        self.cell_date = wb.add_format({**base, **border, "num_format": "dd/mm/yyyy", "align": "center"})
+        self.link = wb.add_format({**base, **border, "font_color": "#0563C1", "underline": 1})
+        self.total = wb.add_format({**base, **border, "bold": True, "bg_color": "#F2F2F2"})
+        # Row formats per severity: the fill carries the severity on screen and on a colour print.
+        self.row: dict[tuple[str, str], Any] = {}
+        for sev, fill in {**SEVERITY_FILL, "": "#FFFFFF"}.items():
+            common = {**base, **border, "bg_color": fill}
+            self.row[sev, "text"] = wb.add_format(common)
+            self.row[sev, "wrap"] = wb.add_format({**common, "text_wrap": True})
+            self.row[sev, "date"] = wb.add_format({**common, "num_format": "dd/mm/yyyy", "align": "center"})
+            self.row[sev, "num"] = wb.add_format({**common, "align": "right"})
+            self.row[sev, "new"] = wb.add_format({**common, "bold": True, "font_color": "#C00000"})
+
+
+def _print_setup(ws: Any, org_name: str, title: str, repeat_to: int) -> None:
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.repeat_rows(0, repeat_to)
+    ws.set_header(f"&L&8{_escape_header(org_name)}&R&8{_escape_header(title)}")
+    ws.set_footer("&C&8Trang &P/&N")
+
+
+def _width(col: str, values: list[str], header: str) -> int:
+    lo, hi = WIDTHS[col]
+    longest = max((len(v) for v in values), default=0)
+    head = max((len(w) for w in header.split()), default=0) + 2
+    return max(lo, min(hi, max(longest + 2, head)))
+
+
+def _cell_text(col: str, value: str | None, names: dict[str, str], org_code: str) -> str:
+    if col == "severity":
+        return SEVERITY_LABELS.get(value or "", value or "")
+    if col == "status":
+        return STATUS_LABELS.get(value or "", value or "")
+    if col == "org_name":
+        return names.get(org_code, "")
+    if col == "field":
+        return FIELD_LABELS.get(value or "", value or "")
+    if col in ("central_value", "cell_value"):
+        return to_ddmmyyyy(value)
+    return value or ""
+
+
+def _write_list_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob, code: str,
+                      rows: list[dict[str, Any]]) -> None:
+    title = LIST_TITLES.get(code, code)
+    ws = wb.add_worksheet(LIST_SHEET_NAMES.get(code, code)[:31])
+    severity = rows[0]["severity"] or ""
+    if severity in SEVERITY_TAB:
+        ws.set_tab_color(SEVERITY_TAB[severity])
+    multi_committee = len({r["committee_code"] for r in rows}) > 1
+    cols = [
+        c for c in SHEET_COLUMNS
+        if c not in OPTIONAL_COLUMNS
+        or (c == "committee_code" and multi_committee)
+        or (c != "committee_code" and any(r[c] for r in rows))
+    ]
+    texts = {c: [_cell_text(c, r.get(c), job["names"], r["org_code"]) for r in rows] for c in cols}
+    ws.set_column(0, 0, 5)
+    for j, c in enumerate(cols, start=1):
+        ws.set_column(j, j, _width(c, texts[c], COLUMN_HEADERS[c]))
+    ws.write_string(0, 0, title, fmt.title)
+    ws.write_string(1, 0, f"{job['org_name']} ({job['org_code']}) — lập ngày {to_ddmmyyyy(job['as_of'])}"
+                    f" — căn cứ: {rows[0]['rule'] or ''}", fmt.subtitle)
+    ws.write_string(HEADER_ROW, 0, "STT", fmt.header)
+    for j, c in enumerate(cols, start=1):
+        ws.write_string(HEADER_ROW, j, COLUMN_HEADERS[c], fmt.header)
+    for i, r in enumerate(rows):
+        row = HEADER_ROW + 1 + i
+        sev = r["severity"] if r["severity"] in SEVERITY_FILL else ""
+        ws.write_number(row, 0, i + 1, fmt.row[sev, "num"])
+        for j, c in enumerate(cols, start=1):
+            when = _parse_iso(r.get(c)) if c in DATE_COLUMNS else None
+            if when is not None:
+                ws.write_datetime(row, j, when, fmt.row[sev, "date"])
+            else:
+                kind = "new" if (c == "status" and r["status"] == "new") else (
+                    "wrap" if c in WRAP_COLUMNS else "text")
+                # write_string, never write(): a value starting with '=' must not become a formula.
+                ws.write_string(row, j, texts[c][i], fmt.row[sev, kind])
+    last = HEADER_ROW + len(rows)
+    ws.freeze_panes(HEADER_ROW + 1, 0)
+    ws.autofilter(HEADER_ROW, 0, last, len(cols))
+    _print_setup(ws, job["org_name"], title, HEADER_ROW)
+
+
+def _write_summary(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob,
+                   by_list: dict[str, list[dict[str, Any]]]) -> None:
+    ws = wb.add_worksheet(SUMMARY_SHEET)
+    all_rows = [r for rows in by_list.values() for r in rows]
+    n_new = sum(r["status"] == "new" for r in all_rows)
+    n_resolved = sum(job["resolved"].values())
+    open_dates = [r["first_seen"] for r in all_rows if r["first_seen"]]
+    oldest = min(open_dates) if open_dates else None
+    widths = [5, 58, 26, 10, 12, 14, 16, 14]
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    ws.write_string(0, 0, "KẾT QUẢ ĐỐI CHIẾU DỮ LIỆU ĐẢNG VIÊN", fmt.title)
+    ws.write_string(1, 0, f"Tổ chức đảng: {job['org_name']} ({job['org_code']})", fmt.bold)
+    ws.write_string(2, 0, f"Lập ngày: {to_ddmmyyyy(job['as_of'])}", fmt.text)
+    ws.write_string(3, 0, f"Tổng số phát hiện cần xử lý: {len(all_rows)}; mới kể từ lần đối chiếu trước: "
+                    f"{n_new}; đã khắc phục kể từ lần trước: {n_resolved}.", fmt.text)
+    ws.write_string(4, 0, "Phát hiện chưa khắc phục lâu nhất từ ngày: "
+                    + (to_ddmmyyyy(oldest) if oldest else "không có"), fmt.text)
+    head = ["STT", "Danh sách", "Mã danh sách", "Mức độ", "Số phát hiện", "Mới kể từ lần trước",
+            "Chưa khắc phục lâu nhất từ", "Đã khắc phục"]
+    top = 6
+    for j, h in enumerate(head):
+        ws.write_string(top, j, h, fmt.header)
+    codes = [c for c in job["list_order"] if c in by_list or job["resolved"].get(c)]
+    row = top
+    for i, code in enumerate(codes, start=1):
+        row = top + i
+        rows = by_list.get(code, [])
+        sev = rows[0]["severity"] if rows else ""
+        fill = sev if sev in SEVERITY_FILL else ""
+        ws.write_number(row, 0, i, fmt.row[fill, "num"])
+        if rows:
+            sheet = LIST_SHEET_NAMES.get(code, code)[:31].replace("'", "''")
+            ws.write_url(row, 1, f"internal:'{sheet}'!A1", fmt.link, LIST_TITLES.get(code, code))
+        else:
+            ws.write_string(row, 1, LIST_TITLES.get(code, code), fmt.row[fill, "wrap"])
+        ws.write_string(row, 2, code, fmt.row[fill, "text"])
+        ws.write_string(row, 3, SEVERITY_LABELS.get(sev, ""), fmt.row[fill, "text"])
+        ws.write_number(row, 4, len(rows), fmt.row[fill, "num"])
+        ws.write_number(row, 5, sum(r["status"] == "new" for r in rows), fmt.row[fill, "num"])
+        first = _parse_iso(min((r["first_seen"] for r in rows if r["first_seen"]), default=None))
+        if first is not None:
+            ws.write_datetime(row, 6, first, fmt.row[fill, "date"])
+        else:
+            ws.write_string(row, 6, "", fmt.row[fill, "text"])
+        ws.write_number(row, 7, job["resolved"].get(code, 0), fmt.row[fill, "num"])
+    if not codes:
+        row = top + 1
+        ws.write_string(row, 1, "Không có phát hiện nào.", fmt.cell)
+    row += 1
+    ws.write_string(row, 1, "Tổng cộng", fmt.total)
+    for j, value in ((4, len(all_rows)), (5, n_new), (7, n_resolved)):
+        ws.write_number(row, j, value, fmt.total)
+    for j in (0, 2, 3, 6):
+        ws.write_blank(row, j, None, fmt.total)
+    # An upper committee also sees its grassroots organisations side by side.
+    per_committee: dict[str, Counter] = defaultdict(Counter)
+    for r in all_rows:
+        c = per_committee[r["committee_code"] or ""]
+        c["total"] += 1
+        c["new"] += r["status"] == "new"
+        c[r["severity"] or ""] += 1
+    if len(per_committee) > 1:
+        row += 2
+        ws.write_string(row, 0, "Theo tổ chức cơ sở đảng", fmt.bold)
+        row += 1
+        for j, h in enumerate(["STT", "Tên tổ chức cơ sở đảng", "Mã", "Sai sót", "Cảnh báo", "Thông tin",
+                               "Tổng số", "Mới"]):
+            ws.write_string(row, j, h, fmt.header)
+        for i, code in enumerate(sorted(per_committee), start=1):
+            c = per_committee[code]
+            row += 1
+            ws.write_number(row, 0, i, fmt.cell_num)
+            ws.write_string(row, 1, job["names"].get(code, code if code else "(ngoài phạm vi)"), fmt.cell)
+            ws.write_string(row, 2, code, fmt.cell)
+            for j, key in ((3, "error"), (4, "warning"), (5, "info"), (6, "total"), (7, "new")):
+                ws.write_number(row, j, c[key], fmt.cell_num)
+    _print_setup(ws, job["org_name"], SUMMARY_SHEET, 0)
+    ws.activate()
+
+
+def write_workbook(job: WorkbookJob) -> str:
+    """Write one committee workbook at ``job['path']``; returns the org code."""
+    rows = [dict(zip(ROW_COLUMNS, r, strict=True)) for r in job["rows"]]
+    by_list: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_list[r["list_code"]].append(r)
+    options: dict[str, Any] = {"strings_to_numbers": False, "strings_to_formulas": False,
+                               "strings_to_urls": False}
+    if len(rows) > CONSTANT_MEMORY_ROWS:
+        options["constant_memory"] = True
+    else:
+        options["in_memory"] = True
+    wb = xlsxwriter.Workbook(job["path"], options)
+    created = _parse_iso(job["as_of"]) or datetime(2000, 1, 1)
+    wb.set_properties({"title": f"Kết quả đối chiếu — {job['org_name']}", "author": "dvsync",
+                       "created": created})
+    fmt = _Formats(wb)
+    _write_summary(wb, fmt, job, by_list)
+    order = [c for c in job["list_order"] if c in by_list] + sorted(set(by_list) - set(job["list_order"]))
+    for code in order:
+        _write_list_sheet(wb, fmt, job, code, by_list[code])
+    wb.close()
+    return job["org_code"]
+
+
+def write_batch(jobs: list[WorkbookJob]) -> list[str]:
+    """Worker entry point: several workbooks per task to keep inter-process traffic low."""
+    return [write_workbook(job) for job in jobs]

@@ -1,0 +1,268 @@
+"""Committee workbooks: one per grassroots organisation and per upper committee (contract §3).
+
+Layout of ``out_dir/committees/`` (stable names, so a secretary always opens the same path):
+
+    committees/<org_code>/<org_code>.xlsx    the committee's workbook, rewritten only when its content changed
+    committees/manifest.json                 content hash, row count and date of each published workbook
+
+Each workbook holds only findings whose ``org_code`` lies in the committee's subtree; findings
+with status ``resolved`` are counted on the summary sheet, not listed. The content hash leaves
+out ``as_of`` (the "prepared on" date printed in the workbook is the day its content last changed),
+so a steady night rewrites nothing.
+
+Publication is two-phase: every changed workbook is written into a staging folder next to the
+final ones; only when all are written are they moved into place with ``os.replace`` and the manifest
+replaced. A run that fails while writing leaves every previous workbook and the manifest as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from connectors.publish import _workbook
+from connectors.publish._workbook import ROW_COLUMNS, WorkbookJob
+from connectors.publish.files import atomic_write_bytes
+from connectors.publish.labels import COLUMN_HEADERS, LIST_SHEET_NAMES, LIST_TITLES
+
+__all__ = [
+    "COLUMN_HEADERS", "LIST_SHEET_NAMES", "LIST_TITLES", "PUBLISHED_KINDS", "ancestor_pairs",
+    "committee_workbook_path", "write_committee_workbooks",
+]
+
+log = logging.getLogger("dvsync.publish")
+
+PUBLISHED_KINDS = ["province", "upper", "grassroots_committee", "grassroots_cell"]
+MANIFEST = "manifest.json"
+# Bump when the layout changes: every workbook is then rewritten once.
+FORMAT_VERSION = 1
+# Below this many changed workbooks, worker start-up costs more than it saves.
+MIN_PARALLEL_JOBS = 24
+STAGING_PREFIX = ".staging-"
+
+
+def committee_workbook_path(out_dir: Path, org_code: str) -> Path:
+    return Path(out_dir) / "committees" / org_code / f"{org_code}.xlsx"
+
+
+def _list_order() -> list[str]:
+    from schemas.contract import LIST_CODES
+
+    return list(LIST_CODES)
+
+
+def _truthy(s: pd.Series) -> pd.Series:
+    """``active`` as stored by any database: bool, 0/1, text; missing counts as active."""
+    text = s.astype("string").str.strip().str.lower()
+    return (~text.isin(["0", "false", "f", "no", "n", "không"])).fillna(True).astype(bool)
+
+
+def ancestor_pairs(organizations: pd.DataFrame, max_depth: int = 64) -> pd.DataFrame:
+    """Every (ancestor, org_code) pair of the tree, each organisation being its own ancestor.
+
+    Vectorised: one merge per tree level. ``max_depth`` guards against a cycle in bad data.
+    """
+    orgs = organizations[["org_code", "parent_code"]].astype("string").drop_duplicates("org_code")
+    parent = orgs.rename(columns={"org_code": "ancestor", "parent_code": "next"})
+    pairs = [pd.DataFrame({"ancestor": orgs["org_code"], "org_code": orgs["org_code"]})]
+    frontier = pd.DataFrame({"ancestor": orgs["parent_code"], "org_code": orgs["org_code"]}).dropna()
+    for _ in range(max_depth):
+        frontier = frontier[frontier["ancestor"] != frontier["org_code"]]
+        if frontier.empty:
+            break
+        pairs.append(frontier)
+        frontier = (
+            frontier.merge(parent, on="ancestor", how="inner")[["next", "org_code"]]
+            .rename(columns={"next": "ancestor"})
+            .dropna()
+        )
+    return pd.concat(pairs, ignore_index=True).drop_duplicates().reset_index(drop=True)
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if data.get("format") != FORMAT_VERSION:
+        return {}
+    return data.get("committees", {})
+
+
+def _clean_stale_staging(folder: Path, older_than_s: float = 3600) -> None:
+    # Leftovers of a crashed run; young ones may belong to a run still going.
+    now = time.time()
+    for p in folder.glob(STAGING_PREFIX + "*"):
+        try:
+            if now - p.stat().st_mtime > older_than_s:
+                shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _text(s: pd.Series) -> pd.Series:
+    return s.astype("string")
+
+
+def _prepare(findings: pd.DataFrame) -> pd.DataFrame:
+    df = findings.copy()
+    for col in ROW_COLUMNS:
+        if col not in df.columns:
+            df[col] = pd.NA
+    df = df[ROW_COLUMNS].copy()
+    for col in ROW_COLUMNS:
+        if col == "due_date" and pd.api.types.is_datetime64_any_dtype(df[col]):
+            df[col] = df[col].dt.strftime("%Y-%m-%d")
+        df[col] = _text(df[col])
+        df[col] = df[col].mask(df[col].str.strip() == "", pd.NA)
+    df["status"] = df["status"].fillna("new")
+    order = {c: i for i, c in enumerate(_list_order())}
+    df["_list_rank"] = df["list_code"].map(order).fillna(len(order)).astype(int)
+    return df
+
+
+def write_committee_workbooks(
+    findings: pd.DataFrame,
+    organizations: pd.DataFrame,
+    out_dir: Path,
+    as_of: date,
+    workers: int | None = None,
+    *,
+    writer: Callable[[list[WorkbookJob]], list[str]] | None = None,
+) -> dict[str, Any]:
+    """Publish every committee's workbook under ``out_dir/committees``.
+
+    Returns ``{"written", "unchanged", "total", "unplaced", "seconds", "files"}``: ``files``
+    maps each committee code to its workbook path relative to ``out_dir``; ``unplaced`` counts
+    findings whose organisation is not in ``organizations`` (they are in findings.csv only).
+    ``writer`` replaces the batch writer (tests inject failures with it; it runs in-process).
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    folder = out_dir / "committees"
+    folder.mkdir(parents=True, exist_ok=True)
+    _clean_stale_staging(folder)
+    as_of_iso = pd.Timestamp(as_of).strftime("%Y-%m-%d")
+    order = _list_order()
+
+    orgs = organizations.copy()
+    orgs["org_code"] = _text(orgs["org_code"])
+    names = dict(zip(orgs["org_code"], _text(orgs["name"]).fillna(orgs["org_code"]), strict=True))
+    df = _prepare(findings)
+    is_open = df["status"] != "resolved"
+    pairs = ancestor_pairs(orgs)
+    publish = orgs[orgs["kind"].isin(PUBLISHED_KINDS)]
+    pairs = pairs[pairs["ancestor"].isin(publish["org_code"])]
+
+    # A row hash per finding, computed once; a committee's hash combines those of its rows.
+    df["_hash"] = pd.util.hash_pandas_object(df[ROW_COLUMNS].fillna("\x00"), index=False).to_numpy()
+    placed = df.merge(pairs, on="org_code", how="inner")
+    unplaced = int((~df["org_code"].isin(pairs["org_code"])).sum())
+    placed = placed.sort_values(
+        ["ancestor", "_list_rank", "list_code", "org_code", "member_code", "field", "finding_id"],
+        na_position="first", kind="mergesort",
+    )
+    open_rows = placed[placed["status"] != "resolved"]
+    resolved = (
+        placed[placed["status"] == "resolved"].groupby(["ancestor", "list_code"]).size()
+        if (~is_open).any() else pd.Series(dtype=int)
+    )
+    has_findings = set(placed["ancestor"])
+    active = _truthy(publish["active"]) if "active" in publish.columns else pd.Series(True, publish.index)
+    committees = sorted(set(publish.loc[active.to_numpy(), "org_code"]) | has_findings)
+
+    groups = {code: g for code, g in open_rows.groupby("ancestor", sort=False)}
+    resolved_by = {code: dict(s.droplevel(0).items()) for code, s in resolved.groupby(level=0)} \
+        if len(resolved) else {}
+
+    # Organisation names are printed too: a renamed organisation rewrites the workbooks (rare).
+    names_digest = hashlib.sha256(json.dumps(sorted(names.items()), ensure_ascii=False).encode()).hexdigest()
+    manifest = _read_manifest(folder)
+    new_manifest: dict[str, Any] = {}
+    staging = folder / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    jobs: list[WorkbookJob] = []
+    empty = open_rows.iloc[0:0]
+    for code in committees:
+        g = groups.get(code, empty)
+        res = {str(k): int(v) for k, v in resolved_by.get(code, {}).items()}
+        h = hashlib.sha256()
+        h.update(json.dumps([FORMAT_VERSION, code, names_digest, res, order],
+                            ensure_ascii=False).encode("utf-8"))
+        h.update(g["_hash"].to_numpy().tobytes())
+        digest = h.hexdigest()
+        final = committee_workbook_path(out_dir, code)
+        rel = final.relative_to(out_dir).as_posix()
+        prev = manifest.get(code)
+        if prev and prev.get("hash") == digest and final.exists():
+            new_manifest[code] = prev
+            continue
+        new_manifest[code] = {"hash": digest, "file": rel, "rows": len(g), "as_of": as_of_iso}
+        sub_names = {c: names[c] for c in set(g["org_code"].dropna()) | set(g["committee_code"].dropna())
+                     if c in names}
+        rows = [tuple(None if pd.isna(v) else str(v) for v in r)
+                for r in g[ROW_COLUMNS].itertuples(index=False, name=None)]
+        jobs.append(WorkbookJob(
+            org_code=code, org_name=names.get(code, code), as_of=as_of_iso,
+            path=str(staging / f"{code}.xlsx"), rows=rows, resolved=res, names=sub_names, list_order=order,
+        ))
+
+    if jobs:
+        staging.mkdir()
+        try:
+            _run_jobs(jobs, workers, writer)
+            # Phase 2: everything is written; move into place (renames on one filesystem).
+            for job in jobs:
+                final = committee_workbook_path(out_dir, job["org_code"])
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(job["path"], final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    if jobs or set(new_manifest) != set(manifest):
+        atomic_write_bytes(
+            folder / MANIFEST,
+            json.dumps({"format": FORMAT_VERSION, "committees": new_manifest}, ensure_ascii=False,
+                       indent=1, sort_keys=True).encode("utf-8"),
+        )
+    seconds = round(time.perf_counter() - started, 3)
+    result = {
+        "written": len(jobs), "unchanged": len(committees) - len(jobs), "total": len(committees),
+        "unplaced": unplaced, "seconds": seconds,
+        "files": {c: new_manifest[c]["file"] for c in committees},
+    }
+    log.info("committee workbooks: %d written, %d unchanged, %d total in %.2f s",
+             result["written"], result["unchanged"], result["total"], seconds)
+    return result
+
+
+def _run_jobs(jobs: list[WorkbookJob], workers: int | None,
+              writer: Callable[[list[WorkbookJob]], list[str]] | None) -> None:
+    if writer is not None:
+        writer(jobs)
+        return
+    n = workers if workers is not None else min(4, os.cpu_count() or 1)
+    if n <= 1 or len(jobs) < MIN_PARALLEL_JOBS:
+        _workbook.write_batch(jobs)
+        return
+    # Batches of similar total size; biggest first so the province workbook does not finish last.
+    jobs = sorted(jobs, key=lambda j: len(j["rows"]), reverse=True)
+    n_batches = min(len(jobs), n * 8)
+    batches: list[list[WorkbookJob]] = [[] for _ in range(n_batches)]
+    for i, job in enumerate(jobs):
+        batches[i % n_batches].append(job)
+    # spawn, not fork: the caller may be a Prefect flow with threads running (fork would copy locks).
+    with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn")) as pool:
+        for _ in pool.map(_workbook.write_batch, batches):
+            pass
