@@ -1,0 +1,195 @@
+"""Small vectorised helpers shared by the rule families (no I/O, no Prefect)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from schemas.contract import INACTIVE_STATUSES, SCREENED_STATUSES
+
+STATUS_LABELS = {
+    "active": "đang sinh hoạt",
+    "exempt": "miễn sinh hoạt",
+    "transferred_out": "đã chuyển sinh hoạt đi",
+    "deceased": "đã từ trần",
+    "removed": "đã bị xóa tên",
+    "expelled": "đã bị khai trừ",
+    "left": "đã ra khỏi Đảng",
+}
+FIELD_LABELS = {
+    "full_name": "Họ và tên",
+    "birth_date": "Ngày sinh",
+    "gender": "Giới tính",
+    "personal_id": "Số CCCD",
+    "admission_date": "Ngày vào Đảng",
+    "official_date": "Ngày chính thức",
+}
+
+
+def txt(s: pd.Series | None, default: str = "") -> pd.Series:
+    """String Series with NA replaced by ``default`` (for building `detail` with `+`)."""
+    if s is None:
+        return pd.Series(dtype="string")
+    return s.astype("string").fillna(default)
+
+
+def dmy(s: pd.Series) -> pd.Series:
+    """Dates as dd/mm/yyyy strings (NA for NaT)."""
+    d = pd.to_datetime(s, errors="coerce")
+    return d.dt.strftime("%d/%m/%Y").astype("string").mask(d.isna(), pd.NA)
+
+
+def dmy1(ts: pd.Timestamp) -> str:
+    return pd.Timestamp(ts).strftime("%d/%m/%Y")
+
+
+def month_label(period: str) -> str:
+    """YYYY-MM -> MM/YYYY (as the cells write it)."""
+    return f"{period[5:7]}/{period[0:4]}" if isinstance(period, str) and len(period) >= 7 else str(period)
+
+
+def month_labels(s: pd.Series) -> pd.Series:
+    s = s.astype("string")
+    return (s.str.slice(5, 7) + "/" + s.str.slice(0, 4)).astype("string")
+
+
+def col(df: pd.DataFrame, name: str, dtype: str = "string") -> pd.Series:
+    """A column of ``df``, or an all-NA Series when the column is absent (robust to thin frames)."""
+    if name in df.columns:
+        return df[name]
+    if dtype == "datetime":
+        return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    return pd.Series(pd.NA, index=df.index, dtype=dtype)
+
+
+def dates(df: pd.DataFrame, name: str) -> pd.Series:
+    return pd.to_datetime(col(df, name, "datetime"), errors="coerce").dt.normalize()
+
+
+def flag(df: pd.DataFrame, name: str) -> pd.Series:
+    """Boolean column with NA as False."""
+    return col(df, name, "boolean").astype("boolean").fillna(False).astype(bool)
+
+
+def screened(members: pd.DataFrame) -> pd.DataFrame:
+    """Members the screening lists look at: status active or exempt."""
+    return members[members["status"].isin(SCREENED_STATUSES)]
+
+
+def is_inactive(status: pd.Series) -> pd.Series:
+    return status.isin(INACTIVE_STATUSES)
+
+
+def status_label(s: pd.Series) -> pd.Series:
+    return s.astype("string").map(STATUS_LABELS).astype("string").fillna(txt(s))
+
+
+def twelve_months_before(as_of: pd.Timestamp) -> pd.Timestamp:
+    """Start (exclusive) of the half-open span (as_of − 12 months, as_of]."""
+    return pd.Timestamp(as_of).normalize() - pd.DateOffset(months=12)
+
+
+def add_years(d: pd.Series, years: int | pd.Series) -> pd.Series:
+    """d + years, a 29 February landing on 28 February (BLDS 2015 art. 148: no such day -> month end)."""
+    d = pd.to_datetime(d, errors="coerce")
+    if np.isscalar(years):
+        return d + pd.DateOffset(years=int(years))
+    # Per-row years: go through year/month/day parts, clipping the day to the month's length.
+    y = d.dt.year + pd.Series(years, index=d.index)
+    m = d.dt.month
+    first = pd.to_datetime(
+        pd.DataFrame({"year": y.fillna(2000).astype(int), "month": m.fillna(1).astype(int), "day": 1}),
+    )
+    day = np.minimum(d.dt.day.fillna(1).astype(int), first.dt.days_in_month)
+    out = first + pd.to_timedelta(day - 1, unit="D")
+    return out.where(d.notna() & y.notna())
+
+
+def empty_like_findings() -> pd.DataFrame:
+    from rules.findings import empty_findings
+
+    return empty_findings()
+
+
+# --- Which submitted rows a run looks at --------------------------------------------------------
+
+
+def live_workbooks(workbooks: pd.DataFrame) -> pd.DataFrame:
+    """Workbooks not marked ``superseded`` (the column is optional)."""
+    if "superseded" in workbooks.columns:
+        return workbooks[~workbooks["superseded"].astype("boolean").fillna(False).astype(bool)]
+    return workbooks
+
+
+def superseded_sources(workbooks: pd.DataFrame) -> pd.DataFrame:
+    """(cell_code, period, _source) of superseded workbooks, to drop their rows."""
+    if "superseded" not in workbooks.columns or workbooks.empty:
+        return pd.DataFrame({"cell_code": [], "period": [], "_source": []}, dtype="string")
+    mask = workbooks["superseded"].astype("boolean").fillna(False).astype(bool)
+    return workbooks.loc[mask, ["cell_code", "period", "_source"]].astype("string").drop_duplicates()
+
+
+def period_workbooks(workbooks: pd.DataFrame, period: str) -> pd.DataFrame:
+    """The run's workbooks: one per cell for ``period`` (the latest by created_on, then _source)."""
+    wb = live_workbooks(workbooks)
+    wb = wb[wb["period"] == period]
+    sort = [c for c in ("created_on", "_source") if c in wb.columns]
+    if sort:
+        wb = wb.sort_values(sort, na_position="first")
+    return wb.drop_duplicates("cell_code", keep="last")
+
+
+def _drop_superseded(rows: pd.DataFrame, workbooks: pd.DataFrame) -> pd.DataFrame:
+    gone = superseded_sources(workbooks)
+    if gone.empty or "_source" not in rows.columns or rows.empty:
+        return rows
+    keys = ["cell_code", "period", "_source"]
+    marked = rows[keys].astype("string").merge(gone.assign(_gone=True), on=keys, how="left")["_gone"]
+    return rows[~marked.fillna(False).astype(bool).to_numpy()]
+
+
+def period_rows(rows: pd.DataFrame, workbooks: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Rows of one submission table that belong to the run's workbooks of ``period``.
+
+    Rows of superseded workbooks are dropped; when a cell has several live workbooks for the
+    period, only the rows of the one ``period_workbooks`` keeps count. Rows whose workbook is not
+    listed in ``workbooks`` at all are kept (thin test fixtures, stores without the index).
+    """
+    if rows.empty:
+        return rows
+    rows = rows[rows["period"] == period]
+    rows = _drop_superseded(rows, workbooks)
+    chosen = period_workbooks(workbooks, period)
+    if chosen.empty or "_source" not in rows.columns or "_source" not in chosen.columns:
+        return rows
+    pick = chosen[["cell_code", "_source"]].rename(columns={"_source": "_chosen"}).astype("string")
+    merged = rows[["cell_code", "_source"]].astype("string").merge(pick, on="cell_code", how="left")
+    keep = merged["_chosen"].isna() | (merged["_chosen"] == merged["_source"]).fillna(False)
+    return rows[keep.to_numpy()]
+
+
+def submitted_cells(workbooks: pd.DataFrame, roster: pd.DataFrame, period: str) -> pd.Index:
+    """Cells that sent a (live) workbook for the period; a roster row also proves a workbook."""
+    wb = period_workbooks(workbooks, period)
+    cells = pd.concat([wb["cell_code"].astype("string"), roster["cell_code"].astype("string")])
+    return pd.Index(cells.dropna().unique())
+
+
+def own_rows(roster: pd.DataFrame) -> pd.DataFrame:
+    """Roster rows listing the member as the cell's own (active or exempt), not as a guest."""
+    return roster[roster["roster_status"].isin(SCREENED_STATUSES)]
+
+
+def ancestors(organizations: pd.DataFrame) -> pd.DataFrame:
+    """(org_code, ancestor) pairs, the organisation itself included, walking up parent_code."""
+    orgs = organizations[["org_code", "parent_code"]].astype("string").drop_duplicates("org_code")
+    parent = orgs.set_index("org_code")["parent_code"]
+    pairs = [pd.DataFrame({"org_code": orgs["org_code"], "ancestor": orgs["org_code"]})]
+    current = orgs.set_index("org_code")["parent_code"]
+    for _ in range(12):  # the tree is at most ~6 deep
+        current = current.dropna()
+        if current.empty:
+            break
+        pairs.append(pd.DataFrame({"org_code": current.index, "ancestor": current.to_numpy()}))
+        current = current.map(parent).astype("string")
+    return pd.concat(pairs, ignore_index=True).astype("string")

@@ -1,0 +1,76 @@
+"""reconcile(): every rule of the contract over one run's data (pure: DataFrames in, findings out)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dvsync.datasets import CentralData, RunContext, SubmissionData
+from rules import roster as ro
+from rules import transfers as tr
+from rules.common import live_workbooks, period_rows, submitted_cells
+from rules.findings import empty_findings, finalize
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else empty_findings()
+
+
+def run_rules(central: CentralData, submissions: SubmissionData, ctx: RunContext) -> dict[str, pd.DataFrame]:
+    """Every family's raw findings (before ``finalize``), keyed by family name."""
+    as_of, period = pd.Timestamp(ctx.as_of).normalize(), ctx.period
+    members, orgs, transfers = central.members, central.organizations, central.transfers
+    wb = submissions.workbooks
+    roster = period_rows(submissions.roster, wb, period)
+    transfers_in = period_rows(submissions.transfers_in, wb, period)
+    cells_sent = submitted_cells(wb, roster, period)
+    # For pairing, the cells' transfer rows of every live workbook (a transfer is reported once).
+    all_out = period_rows_all(submissions.transfers_out, wb)
+    all_in = period_rows_all(submissions.transfers_in, wb)
+
+    out: dict[str, pd.DataFrame] = {}
+    paired_out, paired_in = tr.pair_out(transfers, all_out), tr.pair_in(transfers, all_in, orgs)
+    sos = tr.still_on_sender_pairs(transfers, members, roster)
+    out["transfers"] = _concat(
+        [
+            tr.transfer_overdue(transfers, members, as_of, paired_in),
+            tr.transfer_not_notified(transfers, members, paired_out),
+            tr.transfer_dossier_missing(transfers, members, paired_in),
+            tr.transfer_unmatched_in(transfers, transfers_in, orgs),
+            tr.transfer_still_on_sender(transfers, members, roster, sos),
+            tr.temp_transfer_expired(transfers, members, as_of),
+            tr.transfer_fees_gap(transfers, members),
+        ]
+    )
+    out["roster"] = _concat(
+        [
+            ro.roster_missing_in_cell(members, roster, transfers, cells_sent, period),
+            ro.roster_not_in_central(members, roster, period),
+            ro.roster_wrong_cell(members, roster, sos),
+            ro.roster_inactive_listed(members, roster, sos),
+            ro.roster_field_mismatch(members, roster),
+            ro.duplicate_person(members, roster),
+            ro.submission_missing(orgs, members, cells_sent, period),
+        ]
+    )
+    return out
+
+
+def period_rows_all(rows: pd.DataFrame, workbooks: pd.DataFrame) -> pd.DataFrame:
+    """Rows of every live workbook (superseded ones dropped), whatever the period."""
+    if rows.empty or "superseded" not in workbooks.columns:
+        return rows
+    gone = workbooks.loc[
+        ~workbooks.index.isin(live_workbooks(workbooks).index), ["cell_code", "period", "_source"]
+    ]
+    if gone.empty:
+        return rows
+    keys = ["cell_code", "period", "_source"]
+    hit = rows[keys].astype("string").merge(gone.astype("string").assign(_g=True), on=keys, how="left")["_g"]
+    return rows[hit.isna().to_numpy()]
+
+
+def reconcile(central: CentralData, submissions: SubmissionData, ctx: RunContext) -> pd.DataFrame:
+    """All findings of the run, finalized (id, committee, severity, source), deterministic order."""
+    found = run_rules(central, submissions, ctx)
+    return finalize(_concat(list(found.values())), central.organizations, pd.Timestamp(ctx.as_of).normalize())

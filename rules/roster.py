@@ -1,0 +1,356 @@
+"""Roster reconciliation: central members vs the cells' rosters of the period (docs/rules.md, "Roster").
+
+Every function takes the run's rosters (``roster``: the DanhSach rows of the period's live
+workbooks, see ``rules.common.period_rows``) and central tables, and returns findings.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules.common import (
+    FIELD_LABELS,
+    dmy,
+    is_inactive,
+    month_label,
+    own_rows,
+    screened,
+    status_label,
+    txt,
+)
+from rules.findings import empty_findings, make_findings
+from rules.normalize import fold_name, restore_id
+from schemas.contract import CELL_KINDS, ROSTER_FIELDS
+
+_PAIR = ["member_code", "cell_code"]
+
+
+def _exclude_pairs(rows: pd.DataFrame, pairs: pd.DataFrame | None) -> pd.DataFrame:
+    """Drop rows whose (member_code, cell_code) is in ``pairs`` (TRANSFER_STILL_ON_SENDER cases)."""
+    if pairs is None or pairs.empty or rows.empty:
+        return rows
+    p = pairs[_PAIR].astype("string").drop_duplicates().assign(_hit=True)
+    hit = rows[_PAIR].astype("string").merge(p, on=_PAIR, how="left")["_hit"]
+    return rows[~hit.fillna(False).astype(bool).to_numpy()]
+
+
+def _roster_known(roster: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Roster rows joined to central (suffix ``_c`` for central columns)."""
+    central = members.rename(columns={c: f"{c}_c" for c in members.columns if c != "member_code"})
+    return roster.merge(central, on="member_code", how="inner")
+
+
+# Source: contract §4 ROSTER_MISSING_IN_CELL; QĐ 294-QĐ/TW, HD 12-HD/BTCTW (danh sách đảng viên).
+def roster_missing_in_cell(
+    members: pd.DataFrame, roster: pd.DataFrame, transfers: pd.DataFrame, cells_sent: pd.Index, period: str
+) -> pd.DataFrame:
+    """Central member active/exempt in cell C, C sent a workbook, C's roster lacks them (own or guest),
+    and no official transfer of theirs out of C is in transit (in transit: expected on neither roster)."""
+    m = screened(members)
+    m = m[m["cell_code"].isin(cells_sent)]
+    listed = roster[_PAIR].astype("string").drop_duplicates().assign(_listed=True)
+    m = m.merge(listed, on=_PAIR, how="left")
+    m = m[m["_listed"].isna()]
+    tr = transfers[(transfers["kind"] == "official") & transfers["received_on"].isna()]
+    transit = tr[["member_code", "from_cell"]].rename(columns={"from_cell": "cell_code"})
+    m = m.merge(transit.astype("string").drop_duplicates().assign(_transit=True), on=_PAIR, how="left")
+    m = m[m["_transit"].isna()]
+    if m.empty:
+        return empty_findings()
+    detail = (
+        "Đảng viên "
+        + txt(m["member_code"])
+        + " ("
+        + txt(m["full_name"])
+        + ") "
+        + status_label(m["status"])
+        + " tại chi bộ "
+        + txt(m["cell_code"])
+        + " theo CSDL trung ương nhưng không có trong danh sách chi bộ gửi kỳ "
+        + month_label(period)
+        + "."
+    )
+    return make_findings(
+        "ROSTER_MISSING_IN_CELL",
+        m,
+        org_code="cell_code",
+        member_code="member_code",
+        field="roster",
+        central_value="cell_code",
+        detail=detail,
+    )
+
+
+# Source: contract §4 ROSTER_NOT_IN_CENTRAL; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
+def roster_not_in_central(members: pd.DataFrame, roster: pd.DataFrame, period: str) -> pd.DataFrame:
+    """A roster row (own or guest) whose member code central does not know."""
+    r = roster[roster["member_code"].notna() & ~roster["member_code"].isin(members["member_code"])]
+    if r.empty:
+        return empty_findings()
+    row = txt(r["_row"].astype("string") if "_row" in r.columns else None)
+    where = ("dòng " + row + " ").where(row != "", "")
+    detail = (
+        "Danh sách chi bộ "
+        + txt(r["cell_code"])
+        + " kỳ "
+        + month_label(period)
+        + " ("
+        + where
+        + "sheet DanhSach) có đảng viên "
+        + txt(r["member_code"])
+        + " ("
+        + txt(r["full_name"])
+        + ") nhưng mã này không có trong CSDL trung ương."
+    )
+    return make_findings(
+        "ROSTER_NOT_IN_CENTRAL",
+        r,
+        org_code="cell_code",
+        member_code="member_code",
+        field="member_code",
+        cell_value="member_code",
+        detail=detail,
+    )
+
+
+# Source: contract §4 ROSTER_WRONG_CELL; Điều lệ Đảng, QĐ 294-QĐ/TW (sinh hoạt ở một chi bộ).
+def roster_wrong_cell(
+    members: pd.DataFrame, roster: pd.DataFrame, still_on_sender: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Own row in cell X while central has the member (active/exempt) in another cell.
+
+    Guests (Sinh hoạt tạm thời) are never wrong-cell members; pairs already reported as
+    TRANSFER_STILL_ON_SENDER are left to that list."""
+    r = _exclude_pairs(own_rows(roster), still_on_sender)
+    r = _roster_known(r, screened(members))
+    r = r[r["cell_code_c"].notna() & (r["cell_code_c"] != r["cell_code"]).fillna(False)]
+    if r.empty:
+        return empty_findings()
+    detail = (
+        "Đảng viên "
+        + txt(r["member_code"])
+        + " ("
+        + txt(r["full_name_c"])
+        + ") được chi bộ "
+        + txt(r["cell_code"])
+        + " kê khai là đảng viên của chi bộ, nhưng CSDL trung ương ghi sinh hoạt tại chi bộ "
+        + txt(r["cell_code_c"])
+        + "."
+    )
+    return make_findings(
+        "ROSTER_WRONG_CELL",
+        r,
+        org_code="cell_code",
+        member_code="member_code",
+        field="cell_code",
+        central_value="cell_code_c",
+        cell_value="cell_code",
+        detail=detail,
+    )
+
+
+# Source: contract §4 ROSTER_INACTIVE_LISTED; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
+def roster_inactive_listed(
+    members: pd.DataFrame, roster: pd.DataFrame, still_on_sender: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """On a roster (own or guest) while central says transferred_out/deceased/removed/expelled/left."""
+    r = _exclude_pairs(roster, still_on_sender)
+    r = _roster_known(r, members[is_inactive(members["status"])])
+    if r.empty:
+        return empty_findings()
+    r = r.drop_duplicates(_PAIR)
+    since = dmy(r["status_date_c"]) if "status_date_c" in r.columns else pd.Series(pd.NA, index=r.index)
+    since_txt = (" từ ngày " + txt(since)).where(since.notna(), "")
+    detail = (
+        "Đảng viên "
+        + txt(r["member_code"])
+        + " ("
+        + txt(r["full_name_c"])
+        + ") có tên trong danh sách chi bộ "
+        + txt(r["cell_code"])
+        + " nhưng theo CSDL trung ương "
+        + status_label(r["status_c"])
+        + since_txt
+        + "."
+    )
+    return make_findings(
+        "ROSTER_INACTIVE_LISTED",
+        r,
+        org_code="cell_code",
+        member_code="member_code",
+        field="status",
+        central_value="status_c",
+        cell_value="roster_status",
+        detail=detail,
+    )
+
+
+def _norm_field(name: str, s: pd.Series) -> pd.Series:
+    if name in ("birth_date", "admission_date", "official_date"):
+        return pd.to_datetime(s, errors="coerce").dt.normalize()
+    if name == "personal_id":
+        return restore_id(s)
+    return s.astype("string")
+
+
+def _display(name: str, s: pd.Series) -> pd.Series:
+    if name in ("birth_date", "admission_date", "official_date"):
+        return dmy(s)
+    return s.astype("string")
+
+
+# Source: contract §4 ROSTER_FIELD_MISMATCH; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
+def roster_field_mismatch(members: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
+    """Per roster row of a known member and per field: both values present and different after
+    normalisation (names folded for case/NFC/tone placement, IDs restored, dates as dates)."""
+    if roster.empty:
+        return empty_findings()
+    cols = ["member_code", "cell_code", *[f for f in ROSTER_FIELDS if f in roster.columns]]
+    r = roster[cols].drop_duplicates(["member_code", "cell_code"])
+    central = members[["member_code", "full_name", *[f for f in ROSTER_FIELDS if f != "full_name"]]]
+    r = r.merge(central, on="member_code", how="inner", suffixes=("", "_c"))
+    out = []
+    for name in ROSTER_FIELDS:
+        if name not in roster.columns:
+            continue
+        a, b = _norm_field(name, r[f"{name}_c"]), _norm_field(name, r[name])
+        differ = (a.notna() & b.notna() & (a != b)).fillna(False).astype(bool)
+        if name in ("full_name", "gender") and differ.any():
+            # Fold only the rows whose raw text differs (folding is per-string Python work).
+            fa, fb = fold_name(a[differ]), fold_name(b[differ])
+            differ.loc[differ] = (fa != fb).fillna(False).astype(bool).to_numpy()
+        d = r[differ]
+        if d.empty:
+            continue
+        cv, kv = _display(name, d[f"{name}_c"]), _display(name, d[name])
+        detail = (
+            FIELD_LABELS[name]
+            + " của đảng viên "
+            + txt(d["member_code"])
+            + " khác nhau: CSDL trung ương ghi '"
+            + txt(cv)
+            + "', danh sách chi bộ "
+            + txt(d["cell_code"])
+            + " ghi '"
+            + txt(kv)
+            + "'."
+        )
+        out.append(
+            make_findings(
+                "ROSTER_FIELD_MISMATCH",
+                d,
+                org_code="cell_code",
+                member_code="member_code",
+                field=name,
+                central_value=cv,
+                cell_value=kv,
+                detail=detail,
+            )
+        )
+    return pd.concat(out, ignore_index=True) if out else empty_findings()
+
+
+# Source: contract §4 DUPLICATE_PERSON; CT 51-CT/TW (số định danh cá nhân là khoá).
+def duplicate_person(members: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
+    """(a) member codes (any status) sharing a personal ID, one finding per code;
+    (b) one member code on two or more cells' rosters as own, one finding per listing cell."""
+    out = []
+    pid = restore_id(members["personal_id"])
+    m = members.assign(_pid=pid)[pid.notna()]
+    m = m[m.duplicated("_pid", keep=False)]
+    if not m.empty:
+        codes = m.groupby("_pid")["member_code"].agg(lambda s: ", ".join(sorted(s.astype(str))))
+        m = m.assign(_codes=m["_pid"].map(codes).astype("string"))
+        detail = (
+            "Số CCCD "
+            + txt(m["_pid"])
+            + " của đảng viên "
+            + txt(m["member_code"])
+            + " ("
+            + txt(m["full_name"])
+            + ") trùng với mã đảng viên khác trong CSDL trung ương; các mã dùng chung số này: "
+            + m["_codes"]
+            + "."
+        )
+        out.append(
+            make_findings(
+                "DUPLICATE_PERSON",
+                m,
+                org_code="cell_code",
+                member_code="member_code",
+                field="personal_id",
+                central_value="_pid",
+                cell_value="_codes",
+                detail=detail,
+            )
+        )
+    own = own_rows(roster)[_PAIR].dropna().drop_duplicates()
+    own = own[own.duplicated("member_code", keep=False)]
+    if not own.empty:
+        cells = own.groupby("member_code")["cell_code"].agg(lambda s: ", ".join(sorted(s.astype(str))))
+        own = own.assign(_cells=own["member_code"].map(cells).astype("string"))
+        own = own.merge(
+            members[["member_code", "cell_code"]].rename(columns={"cell_code": "_central"}),
+            on="member_code",
+            how="left",
+        )
+        central_txt = ("; CSDL trung ương ghi chi bộ " + txt(own["_central"])).where(
+            own["_central"].notna(), ""
+        )
+        detail = (
+            "Đảng viên "
+            + txt(own["member_code"])
+            + " có tên là đảng viên chính thức của chi bộ trong danh sách của "
+            + "nhiều chi bộ: "
+            + own["_cells"]
+            + central_txt
+            + "."
+        )
+        out.append(
+            make_findings(
+                "DUPLICATE_PERSON",
+                own,
+                org_code="cell_code",
+                member_code="member_code",
+                field="roster",
+                central_value="_central",
+                cell_value="_cells",
+                detail=detail,
+            )
+        )
+    return pd.concat(out, ignore_index=True) if out else empty_findings()
+
+
+# Source: contract §4 SUBMISSION_MISSING; KH 71-KH/ĐU (báo cáo định kỳ của chi bộ).
+def submission_missing(
+    organizations: pd.DataFrame, members: pd.DataFrame, cells_sent: pd.Index, period: str
+) -> pd.DataFrame:
+    """An active cell (cell/grassroots_cell) with active/exempt members that sent no workbook."""
+    orgs = organizations[organizations["kind"].isin(CELL_KINDS)]
+    # An unknown `active` flag is read as active: a missing report is worth asking about.
+    orgs = orgs[orgs["active"].astype("boolean").fillna(True).astype(bool)]
+    counts = screened(members).groupby("cell_code").size()
+    orgs = orgs.assign(_n=orgs["org_code"].map(counts).fillna(0).astype(int))
+    orgs = orgs[(orgs["_n"] > 0) & ~orgs["org_code"].isin(cells_sent)]
+    if orgs.empty:
+        return empty_findings()
+    detail = (
+        "Chi bộ "
+        + txt(orgs["org_code"])
+        + " ("
+        + txt(orgs["name"])
+        + ") chưa gửi báo cáo kỳ "
+        + month_label(period)
+        + " (CSDL trung ương ghi "
+        + orgs["_n"].astype("string")
+        + " đảng viên đang sinh hoạt hoặc miễn sinh hoạt)."
+    )
+    return make_findings(
+        "SUBMISSION_MISSING",
+        orgs,
+        org_code="org_code",
+        field="period",
+        central_value=orgs["_n"].astype("string"),
+        detail=detail,
+        ref=period,
+    )
