@@ -1,0 +1,693 @@
+"""The results database: findings history, runs, and the sync store of cell submissions.
+
+One SQLAlchemy URL (``sqlite:///…`` by default, ``postgresql+psycopg://…`` too). The schema is
+created and upgraded by the Alembic migrations shipped in ``connectors/migrations`` (run
+programmatically by :meth:`ResultsStore.migrate`). Tables are described in ``docs/store.md``.
+
+Every public method that writes does so in one transaction: a run that fails half-way leaves
+the database as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from dvsync.datasets import SubmissionData, WorkbookResult
+from schemas.contract import FINDING_COLUMNS, LINEAGE_COLUMNS, QUARANTINE_COLUMNS, SHEET_TABLES, SHEETS
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "dvsync_schema_version"  # not "alembic_version": the database may be shared
+CHUNK = 5_000  # rows per executemany batch
+
+# --- Column types of the submission tables (dvsync/datasets.py) -------------------------------
+DATE_COLUMNS = {
+    "birth_date", "admission_date", "official_date", "letter_date", "notice_sent_on", "received_on",
+    "dossier_received_on", "course_certificate_on", "political_conclusion_on", "created_on",
+}
+BOOL_COLUMNS = {"attended", "excused", "fees_paid", "emulation_fighter", "provincial_merit", "background_verified"}
+INT_COLUMNS = {"year", "category", "_row", "row"}
+# Tables whose earlier periods of the year are read back (the year's activity, earlier transfers).
+HISTORY_TABLES = ("activity", "transfers_out", "transfers_in")
+SUB_TABLES: dict[str, str] = {name: f"sub_{name}" for name in SHEET_TABLES.values()}
+BASE_COLUMNS = ["cell_code", "period", *LINEAGE_COLUMNS]
+WORKBOOK_COLUMNS = ["cell_code", "period", "created_on", "secretary", "_source", "checksum", "superseded"]
+HISTORY_COLUMNS = ["scope", *FINDING_COLUMNS, "ref", "last_seen", "resolved_on", "last_run_id"]
+FINDING_DATES = ["as_of", "due_date", "first_seen", "last_seen", "resolved_on"]
+
+
+def _sa_type(column: str) -> sa.types.TypeEngine:
+    if column in DATE_COLUMNS:
+        return sa.Date()
+    if column in BOOL_COLUMNS:
+        return sa.Boolean()
+    if column in INT_COLUMNS:
+        return sa.Integer()
+    return sa.Text()
+
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KEY = rowid on SQLite
+METADATA = sa.MetaData()
+
+RUNS = sa.Table(
+    "runs", METADATA,
+    sa.Column("scope", sa.Text, primary_key=True),  # "nightly", or "<mode>:<committee>"
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("mode", sa.Text),
+    sa.Column("committee", sa.Text),
+    sa.Column("period", sa.Text),
+    sa.Column("started_at", sa.Text),
+    sa.Column("finished_at", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("n_findings", sa.Integer, nullable=False),
+    sa.Column("n_new", sa.Integer, nullable=False),
+    sa.Column("n_open", sa.Integer, nullable=False),
+    sa.Column("n_resolved", sa.Integer, nullable=False),
+    sa.Column("counts", sa.Text),  # json {list_code: findings}
+    sa.Column("inputs", sa.Text),  # json
+    sa.Column("summary", sa.Text),  # json
+)
+FINDINGS = sa.Table(
+    "findings", METADATA,
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("finding_id", sa.Text, primary_key=True),
+    *[sa.Column(c, sa.Date if c in FINDING_DATES else sa.Text)
+      for c in FINDING_COLUMNS if c not in ("finding_id",)],
+    sa.Column("ref", sa.Text),
+    sa.Column("last_seen", sa.Date),
+    sa.Column("resolved_on", sa.Date),
+    sa.Column("last_run_id", sa.Text),
+    sa.Index("ix_findings_status", "scope", "status"),
+    sa.Index("ix_findings_org", "org_code"),
+)
+EVENTS = sa.Table(
+    "finding_events", METADATA,
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("finding_id", sa.Text, primary_key=True),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("first_seen", sa.Date, nullable=False),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Index("ix_finding_events_finding", "scope", "finding_id"),
+)
+WORKBOOKS = sa.Table(
+    "sub_workbooks", METADATA,
+    sa.Column("checksum", sa.Text, primary_key=True),
+    sa.Column("file", sa.Text),
+    sa.Column("cell_code", sa.Text),
+    sa.Column("period", sa.Text),
+    sa.Column("created_on", sa.Date),
+    sa.Column("secretary", sa.Text),
+    sa.Column("loaded_at", sa.Text, nullable=False),
+    sa.Column("load_seq", sa.Integer, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # accepted / superseded / rejected
+    sa.Column("superseded_by", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("rows_read", sa.Integer),
+    sa.Column("rows_accepted", sa.Integer),
+    sa.Column("rows_quarantined", sa.Integer),
+    sa.Column("rows_detail", sa.Text),  # json of the per-sheet counts
+    sa.Index("ix_sub_workbooks_cell_period", "cell_code", "period"),
+    sa.Index("ix_sub_workbooks_period_status", "period", "status"),
+)
+SUB: dict[str, sa.Table] = {}
+for _sheet, _cols in SHEETS.items():
+    _name = SUB_TABLES[SHEET_TABLES[_sheet]]
+    SUB[SHEET_TABLES[_sheet]] = sa.Table(
+        _name, METADATA,
+        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("checksum", sa.Text, nullable=False),
+        *[sa.Column(c, _sa_type(c)) for c in [*BASE_COLUMNS, *_cols.values()]],
+        sa.Index(f"ix_{_name}_checksum", "checksum"),
+        sa.Index(f"ix_{_name}_period_cell", "period", "cell_code"),
+    )
+QUARANTINE = sa.Table(
+    "sub_quarantine", METADATA,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("checksum", sa.Text, nullable=False),
+    sa.Column("cell_code", sa.Text),
+    sa.Column("period", sa.Text),
+    *[sa.Column(c, _sa_type(c)) for c in QUARANTINE_COLUMNS],
+    sa.Index("ix_sub_quarantine_checksum", "checksum"),
+)
+VIEWS = ("register_roster", "register_coverage")
+
+
+# --- value conversion ---------------------------------------------------------------------------
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _to_date(value: Any) -> date | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    ts = pd.Timestamp(value)
+    return None if pd.isna(ts) else ts.date()
+
+
+def _py_column(series: pd.Series, kind: sa.types.TypeEngine) -> list[Any]:
+    """A column as Python objects the DBAPI accepts (None for missing)."""
+    if isinstance(kind, sa.Date):
+        if pd.api.types.is_datetime64_any_dtype(series):
+            return [None if pd.isna(v) else v.date() for v in series]
+        return [_to_date(v) for v in series]
+    if isinstance(kind, sa.Boolean):
+        return [None if pd.isna(v) else bool(v) for v in series.astype("object")]
+    if isinstance(kind, sa.Integer):
+        return [None if pd.isna(v) else int(v) for v in series.astype("object")]
+    return [None if pd.isna(v) else str(v) for v in series.astype("object")]
+
+
+def _records(frame: pd.DataFrame, table: sa.Table) -> list[dict[str, Any]]:
+    cols = [c for c in table.columns if c.name in frame.columns]
+    values = [_py_column(frame[c.name], c.type) for c in cols]
+    names = [c.name for c in cols]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _insert(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> int:
+    """Bulk insert in chunks (executemany; SQLAlchemy batches it into multi-row VALUES on PG)."""
+    for start in range(0, len(frame), CHUNK):
+        rows = _records(frame.iloc[start:start + CHUNK], table)
+        if rows:
+            conn.execute(table.insert(), rows)
+    return len(frame)
+
+
+def _frame(result: sa.CursorResult, types: dict[str, str] | None = None) -> pd.DataFrame:
+    """A result as a DataFrame with dvsync's dtypes (string / datetime64 / boolean / Int64)."""
+    keys = list(result.keys())
+    df = pd.DataFrame(result.fetchall(), columns=keys)
+    for col in keys:
+        kind = (types or {}).get(col) or _kind(col)
+        df[col] = _as_dtype(df[col], kind)
+    return df
+
+
+def _kind(column: str) -> str:
+    if column in DATE_COLUMNS:
+        return "datetime"
+    if column in BOOL_COLUMNS:
+        return "boolean"
+    if column in INT_COLUMNS:
+        return "Int64"
+    return "string"
+
+
+def _as_dtype(series: pd.Series, kind: str) -> pd.Series:
+    if kind == "datetime":
+        return pd.to_datetime(series.astype("object"), errors="coerce").astype("datetime64[ns]")
+    if kind == "isodate":  # findings keep ISO text dates, as rules.findings.finalize makes them
+        return series.map(lambda v: None if v is None or pd.isna(v) else str(v)[:10]).astype("string")
+    if kind == "boolean":
+        return series.astype("object").map(lambda v: pd.NA if v is None or pd.isna(v) else bool(v)).astype(
+            "boolean"
+        )
+    if kind in ("Int64", "int"):
+        return series.astype("object").map(lambda v: pd.NA if v is None or pd.isna(v) else int(v)).astype(
+            "Int64"
+        )
+    if kind == "raw":
+        return series
+    return series.astype("object").map(lambda v: pd.NA if v is None or pd.isna(v) else str(v)).astype("string")
+
+
+def _chunks(items: list, size: int = 500) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _scope(run: dict) -> str:
+    """History is kept per scope, so that a committee audit never resolves nightly findings."""
+    mode = run.get("mode") or "nightly"
+    committee = run.get("committee")
+    return f"{mode}:{committee}" if committee else str(mode)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+# --- the store ----------------------------------------------------------------------------------
+class ResultsStore:
+    """Findings history, runs and the sync store in one SQL database.
+
+    ``url``: ``sqlite:///path`` or ``postgresql+psycopg://…``. On PostgreSQL the tables live in
+    ``schema`` (argument, or ``?schema=`` in the URL; default: the server's search_path).
+    """
+
+    def __init__(self, url: str, schema: str | None = None, engine: Engine | None = None):
+        parsed = make_url(url)
+        query = dict(parsed.query)
+        schema = schema or query.pop("schema", None)
+        if isinstance(schema, tuple):
+            schema = schema[0]
+        parsed = parsed.set(query=query)
+        self.schema: str | None = schema if parsed.get_backend_name() == "postgresql" else None
+        self.url = parsed
+        if engine is None:
+            kwargs: dict[str, Any] = {}
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            if self.schema:
+                if not self.schema.replace("_", "").isalnum():
+                    raise ValueError(f"invalid schema name: {self.schema!r}")
+                kwargs["connect_args"] = {"options": f"-csearch_path={self.schema}"}
+            engine = sa.create_engine(parsed, **kwargs)
+        self.engine = engine
+        self.is_pg = engine.dialect.name == "postgresql"
+
+    # -- schema ----------------------------------------------------------------------------------
+    def alembic_config(self):
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.set_main_option("version_table", VERSION_TABLE)
+        return cfg
+
+    def migrate(self, revision: str = "head") -> None:
+        """Create or upgrade the schema in place (Alembic, one transaction on PostgreSQL)."""
+        from alembic import command
+
+        cfg = self.alembic_config()
+        with self.engine.begin() as conn:
+            if self.is_pg:
+                # Serialise concurrent migrations (two flows starting at once).
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(727274)"))
+                if self.schema:
+                    conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+    def revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            return ctx.get_current_revision()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- sync store: loading ---------------------------------------------------------------------
+    def known_checksums(self) -> set[str]:
+        """Checksums of every workbook already loaded (accepted, superseded or rejected)."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(WORKBOOKS.c.checksum)).scalars())
+
+    def load_workbooks(self, results: Iterable[WorkbookResult]) -> dict[str, int]:
+        """Store parsed workbooks with their rows and lineage, in one transaction.
+
+        A checksum already in the store is skipped (idempotent). Within a (cell, period) the
+        workbook with the latest ``created_on`` (then the latest load) is ``accepted``; the others
+        become ``superseded`` (kept, never read back as current).
+        """
+        counts = {"loaded": 0, "superseded": 0, "skipped": 0, "rejected": 0, "rows": 0, "quarantined": 0}
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            known = set(conn.execute(sa.select(WORKBOOKS.c.checksum)).scalars())
+            seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(WORKBOOKS.c.load_seq), 0))).scalar_one()
+            loaded_at = _now()
+            books: list[dict[str, Any]] = []
+            tables: dict[str, list[pd.DataFrame]] = {name: [] for name in SUB}
+            quarantine: list[pd.DataFrame] = []
+            groups: set[tuple[str, str]] = set()
+            for res in results:
+                meta = res.meta
+                checksum = meta.get("checksum")
+                if not checksum:
+                    raise ValueError(f"workbook without checksum: {meta.get('_source')}")
+                if checksum in known:
+                    counts["skipped"] += 1
+                    continue
+                known.add(checksum)
+                seq += 1
+                cell, period = meta.get("cell_code"), meta.get("period")
+                rejected = bool(res.error) or not cell or not period
+                read, accepted, quarantined = (meta.get(k) for k in ("rows_read", "rows_accepted", "rows_quarantined"))
+                books.append({
+                    "checksum": checksum, "file": meta.get("_source"), "cell_code": cell, "period": period,
+                    "created_on": _to_date(meta.get("created_on")), "secretary": meta.get("secretary"),
+                    "loaded_at": loaded_at, "load_seq": seq, "status": "rejected" if rejected else "accepted",
+                    "superseded_by": None, "error": res.error or (None if not rejected else "missing cell/period"),
+                    "rows_read": _total(read), "rows_accepted": _total(accepted),
+                    "rows_quarantined": _total(quarantined),
+                    "rows_detail": _json({"read": read, "accepted": accepted, "quarantined": quarantined}),
+                })
+                counts["rejected" if rejected else "loaded"] += 1
+                if not rejected:
+                    groups.add((cell, period))
+                    for name, frame in (res.tables or {}).items():
+                        if name in tables and frame is not None and len(frame):
+                            tables[name].append(_with_lineage(frame, checksum, cell, period, meta))
+                if res.quarantine is not None and len(res.quarantine):
+                    q = res.quarantine.copy()
+                    q["checksum"], q["cell_code"], q["period"] = checksum, cell, period
+                    quarantine.append(q)
+            if books:
+                conn.execute(WORKBOOKS.insert(), books)
+            for name, frames in tables.items():
+                if frames:
+                    counts["rows"] += _insert(conn, SUB[name], pd.concat(frames, ignore_index=True))
+            if quarantine:
+                counts["quarantined"] += _insert(conn, QUARANTINE, pd.concat(quarantine, ignore_index=True))
+            counts["superseded"] = self._supersede(conn, groups)
+        log.info("sync store: %s", counts)
+        return counts
+
+    def _supersede(self, conn: Connection, groups: set[tuple[str, str]]) -> int:
+        """Mark every workbook of the groups but the newest as superseded; return how many changed."""
+        if not groups:
+            return 0
+        periods = sorted({p for _, p in groups})
+        w = WORKBOOKS.c
+        rows = []
+        for chunk in _chunks(periods):
+            rows += conn.execute(
+                sa.select(w.checksum, w.cell_code, w.period, w.created_on, w.load_seq, w.status)
+                .where(w.period.in_(chunk), w.status.in_(["accepted", "superseded"]))
+            ).all()
+        df = pd.DataFrame(rows, columns=["checksum", "cell_code", "period", "created_on", "load_seq", "status"])
+        df = df[[(c, p) in groups for c, p in zip(df["cell_code"], df["period"], strict=True)]]
+        # Newest = latest Ngày lập (missing = oldest), then latest load.
+        df["_created"] = pd.to_datetime(df["created_on"].astype("object")).fillna(pd.Timestamp.min)
+        df = df.sort_values(["cell_code", "period", "_created", "load_seq"])
+        newest = df.groupby(["cell_code", "period"])["checksum"].transform("last")
+        df["new_status"] = (df["checksum"] == newest).map({True: "accepted", False: "superseded"})
+        df["superseded_by"] = newest.where(df["new_status"] == "superseded")
+        changed = df[(df["status"] != df["new_status"]) | (df["new_status"] == "superseded")]
+        if len(changed):
+            stmt = (
+                WORKBOOKS.update().where(w.checksum == sa.bindparam("b_checksum"))
+                .values(status=sa.bindparam("b_status"), superseded_by=sa.bindparam("b_by"))
+            )
+            conn.execute(stmt, [
+                {"b_checksum": r.checksum, "b_status": r.new_status,
+                 "b_by": None if pd.isna(r.superseded_by) else r.superseded_by}
+                for r in changed.itertuples()
+            ])
+        return int(((df["status"] == "accepted") & (df["new_status"] == "superseded")).sum())
+
+    def _lock(self, conn: Connection) -> None:
+        if self.is_pg:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(727275)"))
+
+    # -- sync store: reading ---------------------------------------------------------------------
+    def submissions(self, period: str, year_from: str | None = None) -> SubmissionData:
+        """Current (non-superseded) submissions for ``period``.
+
+        Activity and transfers (``HISTORY_TABLES``) also cover the earlier periods from
+        ``year_from`` (default: January of the period's year); the other tables only ``period``.
+        Activity keeps, per (member, month), the row of the latest workbook (later period, then
+        later Ngày lập, then later load). ``workbooks`` lists every current workbook read.
+        """
+        year_from = year_from or f"{period[:4]}-01"
+        empty = SubmissionData.empty()
+        w = WORKBOOKS.c
+        with self.engine.connect() as conn:
+            books = _frame(conn.execute(
+                sa.select(w.cell_code, w.period, w.created_on, w.secretary, w.file.label("_source"), w.checksum,
+                          w.load_seq)
+                .where(w.status == "accepted", w.period >= year_from, w.period <= period)
+                .order_by(w.period, w.cell_code, w.checksum)
+            ), {"load_seq": "int"})
+            out: dict[str, pd.DataFrame] = {}
+            for name, table in SUB.items():
+                lo = year_from if name in HISTORY_TABLES else period
+                cols = [c for c in empty.tables()[name].columns if c in table.c]
+                stmt = (
+                    sa.select(*[table.c[c] for c in cols], w.created_on.label("_created_on"),
+                              w.load_seq.label("_load_seq"))
+                    .join(WORKBOOKS, WORKBOOKS.c.checksum == table.c.checksum)
+                    .where(w.status == "accepted", table.c.period >= lo, table.c.period <= period)
+                )
+                df = _frame(conn.execute(stmt), {"_created_on": "datetime", "_load_seq": "int"})
+                if name == "activity" and len(df):
+                    df = df.sort_values(["period", "_created_on", "_load_seq", "_row"], na_position="first")
+                    df = df.drop_duplicates(["member_code", "month"], keep="last")
+                df = df.sort_values(["period", "cell_code", "_source", "_row"], na_position="first", kind="stable")
+                out[name] = df[cols].reset_index(drop=True)
+        books["superseded"] = pd.Series(False, index=books.index, dtype="boolean")
+        return SubmissionData(workbooks=books[WORKBOOK_COLUMNS].reset_index(drop=True), **out)
+
+    def quarantine(self, period: str, checksums: set[str] | None = None) -> pd.DataFrame:
+        """Quarantined rows of the period's current workbooks, plus rejected workbooks of the period
+        (or of unknown period) not replaced since; ``checksums`` limits the rejected ones to files
+        still in the folder."""
+        w, q = WORKBOOKS.c, QUARANTINE.c
+        current = sa.and_(w.status == "accepted", w.period == period)
+        rejected = sa.and_(w.status == "rejected", w.superseded_by.is_(None),
+                           sa.or_(w.period == period, w.period.is_(None)))
+        stmt = (
+            sa.select(*[q[c] for c in QUARANTINE_COLUMNS], w.checksum.label("_checksum"), w.status.label("_status"))
+            .join(WORKBOOKS, w.checksum == q.checksum)
+            .where(sa.or_(current, rejected))
+            .order_by(q.source, q.sheet, q.row, q.column, q.id)
+        )
+        with self.engine.connect() as conn:
+            df = _frame(conn.execute(stmt))
+        if checksums is not None:
+            df = df[(df["_status"] == "accepted") | df["_checksum"].isin(checksums)]
+        return df[QUARANTINE_COLUMNS].reset_index(drop=True)
+
+    def workbooks(self) -> pd.DataFrame:
+        """Every loaded workbook with its status (accepted / superseded / rejected)."""
+        with self.engine.connect() as conn:
+            return _frame(conn.execute(sa.select(WORKBOOKS).order_by(WORKBOOKS.c.load_seq)),
+                          {"load_seq": "int", "rows_read": "int", "rows_accepted": "int",
+                           "rows_quarantined": "int"})
+
+    def coverage(self, period: str, cells: Iterable[str] | None = None) -> pd.DataFrame:
+        """cell × month of the period's year: the current workbook's checksum, or missing.
+
+        ``cells`` (e.g. central's active cells) adds cells that never sent anything."""
+        year_from = f"{period[:4]}-01"
+        w = WORKBOOKS.c
+        with self.engine.connect() as conn:
+            got = _frame(conn.execute(
+                sa.select(w.cell_code, w.period, w.checksum, w.file)
+                .where(w.status == "accepted", w.period >= year_from, w.period <= period)
+            ))
+        months = [f"{period[:4]}-{m:02d}" for m in range(1, int(period[5:7]) + 1)]
+        all_cells = sorted(set(got["cell_code"].dropna()) | set(cells or []))
+        grid = pd.MultiIndex.from_product([all_cells, months], names=["cell_code", "period"]).to_frame(index=False)
+        grid = grid.astype("string").merge(got, how="left", on=["cell_code", "period"])
+        grid["status"] = grid["checksum"].notna().map({True: "received", False: "missing"}).astype("string")
+        return grid
+
+    # -- findings history ------------------------------------------------------------------------
+    def record_run(self, run: dict, findings: pd.DataFrame) -> pd.DataFrame:
+        """Record a run and its findings; return the findings with ``status`` and ``first_seen``.
+
+        Statuses depend only on the previous run of the same scope with an earlier ``as_of``, so
+        re-running the same ``as_of`` gives the same statuses and leaves no duplicate rows:
+        - seen now, open at the previous run -> ``open`` (keeps ``first_seen``);
+        - seen now, not open at the previous run (never seen, or resolved since) -> ``new``,
+          ``first_seen`` = as_of (a problem that comes back is a new case; its earlier episode
+          stays in ``finding_events``);
+        - open at the previous run, not seen now -> ``resolved``, ``resolved_on`` = as_of.
+        """
+        scope = _scope(run)
+        as_of = _to_date(run["as_of"])
+        if as_of is None:
+            raise ValueError("run['as_of'] is required")
+        run_id = str(run.get("run_id") or f"{scope}/{as_of.isoformat()}")
+        cur = findings.copy()
+        ids = cur["finding_id"].astype("string")
+        if ids.isna().any() or ids.duplicated().any():
+            raise ValueError("findings need unique, non-empty finding_id")
+        ev = EVENTS.c
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            prev_as_of = conn.execute(
+                sa.select(sa.func.max(RUNS.c.as_of)).where(RUNS.c.scope == scope, RUNS.c.as_of < as_of)
+            ).scalar()
+            latest = conn.execute(sa.select(sa.func.max(RUNS.c.as_of)).where(RUNS.c.scope == scope)).scalar()
+            is_latest = latest is None or _to_date(latest) <= as_of
+            prev_open: dict[str, date] = {}
+            if prev_as_of is not None:
+                prev_open = {
+                    r.finding_id: _to_date(r.first_seen) for r in conn.execute(
+                        sa.select(ev.finding_id, ev.first_seen).where(
+                            ev.scope == scope, ev.as_of == prev_as_of, ev.status.in_(["new", "open"])
+                        )
+                    )
+                }
+            # Events already written for this as_of (an earlier attempt): replaced below.
+            earlier_attempt = set(conn.execute(
+                sa.select(ev.finding_id).where(ev.scope == scope, ev.as_of == as_of)
+            ).scalars())
+            conn.execute(EVENTS.delete().where(ev.scope == scope, ev.as_of == as_of))
+
+            is_open = ids.isin(list(prev_open))
+            status = is_open.map({True: "open", False: "new"}).astype("string")
+            first = [prev_open[i] if o else as_of for i, o in zip(ids, is_open, strict=True)]
+            seen = set(ids)
+            resolved = sorted(set(prev_open) - seen)
+            events = [
+                {"scope": scope, "as_of": as_of, "finding_id": i, "status": s, "first_seen": d, "run_id": run_id}
+                for i, s, d in zip(ids, status, first, strict=True)
+            ] + [
+                {"scope": scope, "as_of": as_of, "finding_id": i, "status": "resolved", "first_seen": prev_open[i],
+                 "run_id": run_id}
+                for i in resolved
+            ]
+            for chunk in _chunks(events, CHUNK):
+                conn.execute(EVENTS.insert(), chunk)
+
+            cur["status"] = status.values
+            cur["first_seen"] = pd.Series([d.isoformat() for d in first], index=cur.index, dtype="string")
+            if is_latest:
+                self._update_findings(conn, scope, as_of, prev_as_of, run_id, cur, resolved,
+                                      earlier_attempt - seen - set(resolved))
+            counts = cur["list_code"].value_counts().sort_index() if len(cur) else pd.Series(dtype="int64")
+            row = {
+                "scope": scope, "as_of": as_of, "run_id": run_id, "mode": run.get("mode") or "nightly",
+                "committee": run.get("committee"), "period": run.get("period"),
+                "started_at": run.get("started_at"), "finished_at": run.get("finished_at") or _now(),
+                "n_findings": len(cur), "n_new": int((status == "new").sum()),
+                "n_open": int((status == "open").sum()), "n_resolved": len(resolved),
+                "counts": _json({str(k): int(v) for k, v in counts.items()}),
+                "inputs": _json(run.get("inputs")), "summary": _json(run.get("summary")),
+            }
+            attempts = conn.execute(
+                sa.select(RUNS.c.attempts).where(RUNS.c.scope == scope, RUNS.c.as_of == as_of)
+            ).scalar()
+            conn.execute(RUNS.delete().where(RUNS.c.scope == scope, RUNS.c.as_of == as_of))
+            conn.execute(RUNS.insert(), [{**row, "attempts": (attempts or 0) + 1}])
+        return cur
+
+    def _update_findings(self, conn: Connection, scope: str, as_of: date, prev_as_of: Any, run_id: str,
+                         cur: pd.DataFrame, resolved: list[str], reverted: set[str]) -> None:
+        """Bring the ``findings`` table (current state per finding) in line with this run.
+
+        Rows that would not change are not written, so a rerun of the same inputs writes nothing."""
+        f = FINDINGS.c
+        new = cur.copy()
+        new["scope"] = scope
+        new["last_seen"] = as_of.isoformat()
+        new["resolved_on"] = pd.NA
+        new["last_run_id"] = run_id
+        touched = list(new["finding_id"]) + resolved + sorted(reverted)
+        existing: list[Any] = []
+        for chunk in _chunks(touched):
+            existing += conn.execute(
+                sa.select(FINDINGS).where(f.scope == scope, f.finding_id.in_(chunk))
+            ).mappings().all()
+        old_by_id = {r["finding_id"]: r for r in existing}
+
+        write: list[dict[str, Any]] = []
+        delete: list[str] = []
+        # Findings seen now: write when any column differs from what is stored (excluding run id).
+        new_recs = _records(new, FINDINGS)
+        for rec in new_recs:
+            before = old_by_id.get(rec["finding_id"])
+            if before is None or any(_norm(before[k]) != _norm(v) for k, v in rec.items() if k != "last_run_id"):
+                write.append(rec)
+        for fid in resolved:
+            before = old_by_id.get(fid)
+            if before is None:
+                continue
+            rec = dict(before)
+            rec.update(status="resolved", resolved_on=as_of, last_seen=_to_date(prev_as_of))
+            if any(_norm(before[k]) != _norm(v) for k, v in rec.items()):
+                rec["last_run_id"] = run_id
+                write.append(rec)
+        # Seen by an earlier attempt of this as_of but not by this one: back to the state before.
+        for fid in sorted(reverted):
+            last = conn.execute(
+                sa.select(EVENTS).where(EVENTS.c.scope == scope, EVENTS.c.finding_id == fid,
+                                        EVENTS.c.as_of < as_of)
+                .order_by(EVENTS.c.as_of.desc()).limit(1)
+            ).mappings().first()
+            before = old_by_id.get(fid)
+            if last is None or before is None:
+                delete.append(fid)
+                continue
+            seen_on = conn.execute(
+                sa.select(sa.func.max(EVENTS.c.as_of)).where(
+                    EVENTS.c.scope == scope, EVENTS.c.finding_id == fid, EVENTS.c.as_of < as_of,
+                    EVENTS.c.status.in_(["new", "open"]))
+            ).scalar()
+            rec = dict(before)
+            rec.update(status=last["status"], first_seen=last["first_seen"], last_seen=_to_date(seen_on),
+                       resolved_on=last["as_of"] if last["status"] == "resolved" else None,
+                       last_run_id=last["run_id"])
+            write.append(rec)
+        ids = [r["finding_id"] for r in write] + delete
+        for chunk in _chunks(ids):
+            conn.execute(FINDINGS.delete().where(f.scope == scope, f.finding_id.in_(chunk)))
+        for chunk in _chunks(write, CHUNK):
+            conn.execute(FINDINGS.insert(), chunk)
+
+    def runs(self) -> pd.DataFrame:
+        """One row per (scope, as_of): the latest attempt, with counts per list (json in ``counts``)."""
+        with self.engine.connect() as conn:
+            df = _frame(conn.execute(sa.select(RUNS).order_by(RUNS.c.scope, RUNS.c.as_of)),
+                        {c: "int" for c in ("attempts", "n_findings", "n_new", "n_open", "n_resolved")}
+                        | {"as_of": "isodate"})
+        return df
+
+    def history(self, scope: str | None = None) -> pd.DataFrame:
+        """Every finding ever recorded with its current status, first_seen, last_seen, resolved_on."""
+        stmt = sa.select(*[FINDINGS.c[c] for c in HISTORY_COLUMNS])
+        if scope is not None:
+            stmt = stmt.where(FINDINGS.c.scope == scope)
+        stmt = stmt.order_by(FINDINGS.c.scope, FINDINGS.c.list_code, FINDINGS.c.org_code, FINDINGS.c.member_code,
+                             FINDINGS.c.field, FINDINGS.c.ref, FINDINGS.c.finding_id)
+        with self.engine.connect() as conn:
+            return _frame(conn.execute(stmt), {c: "isodate" for c in FINDING_DATES})
+
+    def events(self, scope: str | None = None) -> pd.DataFrame:
+        """The status of each finding at each run date (including the day it was resolved)."""
+        stmt = sa.select(EVENTS).order_by(EVENTS.c.scope, EVENTS.c.as_of, EVENTS.c.finding_id)
+        if scope is not None:
+            stmt = stmt.where(EVENTS.c.scope == scope)
+        with self.engine.connect() as conn:
+            return _frame(conn.execute(stmt), {"as_of": "isodate", "first_seen": "isodate"})
+
+
+def _norm(value: Any) -> Any:
+    """Comparable form of a stored or to-be-stored value (dates as ISO text, NA as None)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _total(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return int(sum(int(v or 0) for v in value.values()))
+    return int(value)
+
+
+def _with_lineage(frame: pd.DataFrame, checksum: str, cell: str, period: str, meta: dict) -> pd.DataFrame:
+    df = frame.copy()
+    df["checksum"] = checksum
+    # The workbook's own cell/period win: the rows belong to the workbook they came from.
+    df["cell_code"] = cell
+    df["period"] = period
+    if "_source" not in df.columns:
+        df["_source"] = meta.get("_source")
+    return df
