@@ -1,0 +1,478 @@
+"""Reading the cells' monthly workbooks (contract.md §2).
+
+``parse_workbook`` reads one file with python-calamine and validates every sheet; it never
+raises: a file-level fault (not an xlsx, corrupt, empty, password-protected, a required sheet or
+header missing, merged header cells) becomes ``WorkbookResult.error``, a Vietnamese sentence
+naming the file. ``read_submissions`` parses a folder in parallel and concatenates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dvsync.datasets import SubmissionData, WorkbookResult
+from rules.normalize import header_key, parse_dates, parse_months, restore_org_code
+from schemas._common import NOTE_COLUMNS, Ctx, empty_notes, empty_quarantine
+from schemas.contract import (
+    INFO_LABELS,
+    INFO_SHEET,
+    QUARANTINE_COLUMNS,
+    REQUIRED_SHEETS,
+    SHEET_TABLES,
+    SHEETS,
+)
+from schemas.submission import KEY_COLUMNS, validate_sheet
+
+HEADER_SCAN_ROWS = 10  # a title block above the header row is common
+TEXT_COLUMNS = {"member_code", "personal_id"}  # Excel turns these into numbers
+_SHEET_KEYS = {header_key(s): s for s in [INFO_SHEET, *SHEETS]}
+_INFO_KEYS = {header_key(k): v for k, v in INFO_LABELS.items()}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
+
+
+class FileFault(Exception):
+    """A fault that rejects the whole file (message in Vietnamese, naming the file)."""
+
+
+def _cell_text(v: Any) -> Any:
+    """Calamine value -> what the schemas normalise: numbers that are whole become text digits
+    for code columns (handled by caller), empty strings -> None."""
+    if isinstance(v, str):
+        return v if v.strip() != "" else None
+    return v
+
+
+def _number_to_text(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return v
+
+
+def _sniff(name: str, data: bytes) -> None:
+    if len(data) == 0:
+        raise FileFault(f"Tệp {name}: tệp rỗng (0 byte) — gửi lại tệp báo cáo")
+    if data.startswith(_OLE_MAGIC):
+        if _ENCRYPTED_MARK in data:
+            raise FileFault(f"Tệp {name}: tệp có đặt mật khẩu — gỡ mật khẩu (File > Info > Protect Workbook) rồi gửi lại")
+        raise FileFault(f"Tệp {name}: định dạng Excel cũ (.xls) — mở và lưu lại dạng .xlsx (Excel Workbook) rồi gửi lại")
+    if not data.startswith(b"PK\x03\x04"):
+        raise FileFault(f"Tệp {name}: không phải tệp Excel .xlsx — dùng mẫu của dvsync (dvsync template) và lưu dạng .xlsx")
+
+
+def _has_formulas(data: bytes) -> list[str]:
+    """Sheet parts holding formulas (<f> elements); calamine reads their cached values."""
+    found = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    content = zf.read(info)
+                    if b"<f>" in content or b"<f " in content:
+                        found.append(info.filename)
+    except (zipfile.BadZipFile, OSError, RuntimeError):
+        pass
+    return found
+
+
+def _find_header(rows: list[list[Any]], known: dict[str, str]) -> int | None:
+    """Index of the row that holds the most known headers (at least one), within the first rows."""
+    best, best_hits = None, 0
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        hits = sum(header_key(v) in known for v in row if isinstance(v, str))
+        if hits > best_hits:
+            best, best_hits = i, hits
+    return best
+
+
+def _restore_member_codes(codes: pd.Series, was_number: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Member codes Excel stored as numbers lose their zero padding: pad them to the length the
+    sheet's text codes share, when those are all digits of one length."""
+    text_codes = codes[~was_number & codes.notna()].astype(str)
+    digits = text_codes[text_codes.str.fullmatch(r"\d+")]
+    if digits.empty:
+        return codes, pd.Series(False, index=codes.index)
+    width = int(digits.str.len().mode().iloc[0])
+    if (digits.str.len() != width).mean() > 0.1:
+        return codes, pd.Series(False, index=codes.index)
+    as_text = codes.astype("string")
+    short = was_number & as_text.str.fullmatch(r"\d+").fillna(False) & (as_text.str.len() < width)
+    return as_text.mask(short, as_text.str.zfill(width)), short.astype(bool)
+
+
+class _Reader:
+    def __init__(self, path: Path, data: bytes):
+        import python_calamine as pc
+
+        self.path = path
+        self.name = path.name
+        try:
+            self.wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except Exception as exc:  # calamine raises its own types and also zip/xml errors
+            if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+                raise FileFault(f"Tệp {self.name}: tệp có đặt mật khẩu — gỡ mật khẩu rồi gửi lại") from exc
+            raise FileFault(f"Tệp {self.name}: tệp Excel bị hỏng, không mở được — lưu lại bằng Excel rồi gửi lại") from exc
+        self.sheets: dict[str, str] = {}
+        for real in self.wb.sheet_names:
+            canonical = _SHEET_KEYS.get(header_key(real))
+            if canonical and canonical not in self.sheets:
+                self.sheets[canonical] = real
+
+    def rows(self, sheet: str) -> tuple[list[list[Any]], int, list]:
+        try:
+            s = self.wb.get_sheet_by_name(self.sheets[sheet])
+            data = s.to_python(skip_empty_area=False)
+            merged = s.merged_cell_ranges or []
+        except Exception as exc:
+            raise FileFault(f"Tệp {self.name}, sheet {sheet}: không đọc được nội dung ({type(exc).__name__})") from exc
+        # skip_empty_area=False: row 0 of ``data`` is Excel row 1 whatever the used range.
+        return data, 0, merged
+
+
+def _read_info(reader: _Reader) -> dict:
+    data, start, _ = reader.rows(INFO_SHEET)
+    info: dict[str, Any] = {}
+    for row in data:
+        cells = [c for c in row if not (isinstance(c, str) and c.strip() == "")]
+        if len(cells) >= 2 and isinstance(cells[0], str):
+            key = _INFO_KEYS.get(header_key(cells[0]))
+            if key and key not in info:
+                info[key] = cells[1]
+    name = reader.name
+    missing = [label for label, key in INFO_LABELS.items() if key in ("cell_code", "period") and key not in info]
+    if missing:
+        raise FileFault(f"Tệp {name}, sheet {INFO_SHEET}: thiếu {', '.join(missing)} — điền theo mẫu (cột A nhãn, cột B giá trị)")
+    code = restore_org_code(pd.Series([_number_to_text(info["cell_code"])], dtype=object)).iloc[0]
+    period, ok = parse_months(pd.Series([info["period"]], dtype=object))
+    if pd.isna(code):
+        raise FileFault(f"Tệp {name}, sheet {INFO_SHEET}: Mã chi bộ trống — điền mã chi bộ theo phần mềm 3.0")
+    if not ok.iloc[0] or pd.isna(period.iloc[0]):
+        raise FileFault(f"Tệp {name}, sheet {INFO_SHEET}: Kỳ báo cáo '{info['period']}' không đọc được — ghi dạng MM/YYYY (ví dụ 10/2026)")
+    created, cok = parse_dates(pd.Series([info.get("created_on")], dtype=object))
+    secretary = info.get("secretary")
+    return {
+        "cell_code": str(code), "period": str(period.iloc[0]),
+        "created_on": created.iloc[0] if cok.iloc[0] else pd.NaT,
+        "secretary": None if secretary is None or str(secretary).strip() == "" else str(secretary).strip(),
+    }
+
+
+def _read_sheet(reader: _Reader, sheet: str, meta: dict, warnings: list[str],
+                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
+    """-> (accepted rows, quarantine, notes, rows read). Raises FileFault for sheet-level faults."""
+    name = reader.name
+    data, start, merged = reader.rows(sheet)
+    known = {header_key(h): c for h, c in SHEETS[sheet].items()}
+    h = _find_header(data, known)
+    if h is None:
+        raise FileFault(f"Tệp {name}, sheet {sheet}: không tìm thấy dòng tiêu đề — dùng tiêu đề cột theo mẫu "
+                        f"({', '.join(SHEETS[sheet])})")
+    header_row = start + h
+    if any(r0 <= header_row <= r1 and c1 > c0 for (r0, c0), (r1, c1) in merged) or any(
+            r0 <= header_row < r1 for (r0, _c0), (r1, _c1) in merged):
+        raise FileFault(f"Tệp {name}, sheet {sheet}: ô tiêu đề bị gộp (merge) ở dòng {header_row + 1} — "
+                        "bỏ gộp ô, mỗi cột một tiêu đề trên một dòng")
+    columns: dict[int, str] = {}
+    unknown: list[str] = []
+    for j, v in enumerate(data[h]):
+        if v is None or (isinstance(v, str) and v.strip() == ""):
+            continue
+        internal = known.get(header_key(v))
+        if internal is None:
+            unknown.append(str(v))
+        elif internal in columns.values():
+            warnings.append(f"Tệp {name}, sheet {sheet}: cột '{v}' lặp lại — dvsync dùng cột đầu tiên")
+        else:
+            columns[j] = internal
+    missing = [hdr for hdr, c in SHEETS[sheet].items() if c not in columns.values()]
+    lost_keys = [hdr for hdr, c in SHEETS[sheet].items() if c in KEY_COLUMNS[sheet] and c not in columns.values()]
+    if lost_keys:
+        extra = f" (cột lạ: {', '.join(unknown)})" if unknown else ""
+        raise FileFault(f"Tệp {name}, sheet {sheet}: thiếu cột {', '.join(lost_keys)}{extra} — sửa tiêu đề theo mẫu")
+    if unknown:
+        warnings.append(f"Tệp {name}, sheet {sheet}: cột không có trong mẫu, bỏ qua: {', '.join(unknown)}")
+    if missing:
+        warnings.append(f"Tệp {name}, sheet {sheet}: thiếu cột {', '.join(missing)} — coi như để trống")
+    body = data[h + 1:]
+    # Rows count as read when any cell holds something (fully empty rows are layout, not data).
+    kept = [i for i, r in enumerate(body) if any(not (c is None or (isinstance(c, str) and c.strip() == "")) for c in r)]
+    row_numbers = pd.Series([header_row + 2 + i for i in kept], dtype="int64")
+    cols = {c: [_cell_text(body[i][j]) if j < len(body[i]) else None for i in kept] for j, c in columns.items()}
+    raw = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()}, index=range(len(kept)))
+    code_notes = []
+    for c in TEXT_COLUMNS & set(raw.columns):
+        was_number = raw[c].map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)).astype(bool)
+        raw[c] = raw[c].map(_number_to_text)
+        if c == "personal_id" and was_number.any():
+            # A CCCD typed as a number loses one zero (province 010–096) or two (001–009).
+            as_text = raw[c].astype("string")
+            lost = was_number & as_text.str.fullmatch(r"\d{10}").fillna(False)
+            raw.loc[lost, c] = as_text[lost].str.zfill(12)
+        if c == "member_code" and was_number.any():
+            raw[c], padded = _restore_member_codes(raw[c], was_number)
+            if padded.any():
+                code_notes.append(pd.DataFrame({
+                    "source": name, "sheet": sheet, "row": row_numbers[padded].to_numpy(), "column": c,
+                    "rule": "code_leading_zero", "value": raw.loc[padded, c].astype(str).to_numpy(),
+                    "message": [f"Dòng {r}: Mã đảng viên lưu dạng số, đã thêm số 0 đầu — định dạng cột là Văn bản (Text)"
+                                for r in row_numbers[padded]],
+                    "severity": "note",
+                }))
+    ctx = Ctx(source=name, sheet=sheet, rows=row_numbers)
+    accepted, quarantine, notes = validate_sheet(sheet, raw, ctx)
+    notes = pd.concat([notes, *code_notes], ignore_index=True) if code_notes else notes
+    accepted = accepted.copy()
+    accepted.insert(0, "period", meta["period"])
+    accepted.insert(0, "cell_code", meta["cell_code"])
+    accepted["_source"] = name
+    accepted["_sheet"] = sheet
+    accepted["_row"] = row_numbers.iloc[accepted.index.to_numpy()].to_numpy() if len(accepted) else []
+    for c in ("cell_code", "period", "_source", "_sheet"):
+        accepted[c] = accepted[c].astype("string")
+    accepted["_row"] = accepted["_row"].astype("int64")
+    return accepted.reset_index(drop=True), quarantine, notes, len(kept)
+
+
+def _failed(path: Path, checksum: str, message: str, meta: dict | None = None) -> WorkbookResult:
+    meta = {**(meta or {}), "_source": path.name, "checksum": checksum, "path": str(path)}
+    meta.setdefault("rows_read", {})
+    meta.setdefault("rows_accepted", {})
+    meta.setdefault("rows_quarantined", {})
+    meta.setdefault("warnings", [])
+    meta.setdefault("notes", [])
+    return WorkbookResult(meta=meta, tables={}, quarantine=empty_quarantine(), error=message)
+
+
+def parse_workbook(path: Path) -> WorkbookResult:
+    """Parse and validate one cell workbook. Never raises.
+
+    meta: cell_code, period (YYYY-MM), created_on, secretary, _source, checksum, path, mtime,
+    rows_read / rows_accepted / rows_quarantined (per sheet), warnings (file-level messages that
+    do not reject the file), notes (list of dicts: automatic fixes and cross-field warnings per row).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return _failed(path, "", f"Tệp {path.name}: không đọc được tệp ({exc.strerror or exc})")
+    checksum = hashlib.sha256(data).hexdigest()
+    try:
+        return _parse(path, data, checksum)
+    except FileFault as fault:
+        return _failed(path, checksum, str(fault))
+    except Exception as exc:  # a bug or an exotic file must not stop the other cells
+        return _failed(path, checksum, f"Tệp {path.name}: lỗi không xác định khi đọc ({type(exc).__name__}: {exc}) "
+                                       "— báo cho quản trị dvsync")
+
+
+def _parse(path: Path, data: bytes, checksum: str) -> WorkbookResult:
+    _sniff(path.name, data)
+    reader = _Reader(path, data)
+    missing = [s for s in REQUIRED_SHEETS if s not in reader.sheets]
+    if missing:
+        raise FileFault(f"Tệp {path.name}: thiếu sheet {', '.join(missing)} (có: {', '.join(reader.wb.sheet_names)}) "
+                        "— dùng mẫu của dvsync (dvsync template)")
+    info = _read_info(reader)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    meta: dict[str, Any] = {
+        **info, "_source": path.name, "checksum": checksum, "path": str(path), "mtime": mtime,
+        "rows_read": {}, "rows_accepted": {}, "rows_quarantined": {}, "warnings": [], "notes": [],
+    }
+    formulas = _has_formulas(data)
+    if formulas:
+        meta["warnings"].append(f"Tệp {path.name}: có ô công thức — dvsync dùng giá trị đã tính sẵn; nên dán giá trị "
+                                "(Paste Special > Values) trước khi gửi")
+    unknown_sheets = [s for s in reader.wb.sheet_names if header_key(s) not in _SHEET_KEYS]
+    if unknown_sheets:
+        meta["warnings"].append(f"Tệp {path.name}: sheet không có trong mẫu, bỏ qua: {', '.join(unknown_sheets)}")
+    tables: dict[str, pd.DataFrame] = {}
+    quarantines: list[pd.DataFrame] = []
+    notes: list[pd.DataFrame] = []
+    for sheet in SHEETS:
+        if sheet not in reader.sheets:
+            continue  # optional sheet absent: nothing to report
+        try:
+            accepted, quarantine, sheet_notes, n = _read_sheet(reader, sheet, meta, meta["warnings"])
+        except FileFault as fault:
+            if sheet in REQUIRED_SHEETS:
+                raise
+            meta["warnings"].append(f"{fault} (sheet bị bỏ qua)")
+            meta.setdefault("rejected_sheets", []).append(sheet)
+            continue
+        tables[SHEET_TABLES[sheet]] = accepted
+        quarantines.append(quarantine)
+        notes.append(sheet_notes)
+        meta["rows_read"][sheet] = n
+        meta["rows_accepted"][sheet] = len(accepted)
+        meta["rows_quarantined"][sheet] = len(quarantine)
+    q = [x for x in quarantines if len(x)]
+    nt = [x for x in notes if len(x)]
+    meta["notes"] = pd.concat(nt, ignore_index=True).to_dict("records") if nt else []
+    return WorkbookResult(meta=meta, tables=tables, quarantine=pd.concat(q, ignore_index=True) if q else empty_quarantine())
+
+
+# --- a folder of workbooks ----------------------------------------------------------------------
+def _checksum(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _candidates(folder: Path) -> list[Path]:
+    files = [p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    return sorted(files, key=lambda p: str(p.relative_to(folder)))
+
+
+def _parse_all(paths: list[Path], workers: int) -> list[WorkbookResult]:
+    if workers <= 1 or len(paths) < 4:
+        return [parse_workbook(p) for p in paths]
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(parse_workbook, paths, chunksize=max(1, min(32, len(paths) // (workers * 4)))))
+    except Exception:  # a broken pool (killed worker, no fork) must not stop the run: go sequential
+        return [parse_workbook(p) for p in paths]
+
+
+def _counts(meta: dict) -> dict:
+    read = sum(meta.get("rows_read", {}).values())
+    acc = sum(meta.get("rows_accepted", {}).values())
+    qua = sum(meta.get("rows_quarantined", {}).values())
+    return {"read": read, "accepted": acc, "quarantined": qua, "per_sheet": {
+        s: {"read": meta["rows_read"][s], "accepted": meta["rows_accepted"][s], "quarantined": meta["rows_quarantined"][s]}
+        for s in meta.get("rows_read", {})}}
+
+
+def read_submissions(folder: Path, period: str | None = None, workers: int | None = None,
+                     skip_checksums: set[str] | frozenset[str] = frozenset(),
+                     ) -> tuple[SubmissionData, pd.DataFrame, list[dict]]:
+    """Parse every workbook under ``folder`` -> (accepted rows, quarantine, per-file report).
+
+    Report entries: file (path relative to folder), status (accepted | rejected | skipped |
+    duplicate), message, counts {read, accepted, quarantined, per_sheet}, checksum, cell_code,
+    period, warnings, notes (count). ``period`` (YYYY-MM) keeps only that period's workbooks
+    (others: skipped); None keeps all. Files whose checksum is in ``skip_checksums`` are not
+    parsed (skipped). Two workbooks for the same cell and period: the latest ``Ngày lập`` (then
+    file mtime, then name) is kept; the other is reported ``duplicate`` and marked superseded in
+    ``workbooks``; its rows are not in the tables.
+    """
+    folder = Path(folder)
+    workers = workers or min(2, os.cpu_count() or 1)
+    report: list[dict] = []
+    to_parse: list[Path] = []
+    checksums: dict[Path, str] = {}
+    for p in _candidates(folder) if folder.is_dir() else []:
+        rel = str(p.relative_to(folder))
+        if p.name.startswith("~$"):  # Excel's lock file of an open workbook
+            report.append({"file": rel, "status": "skipped", "message": f"Tệp {p.name}: tệp khoá tạm của Excel, bỏ qua",
+                           "counts": _counts({})})
+            continue
+        try:
+            checksums[p] = _checksum(p)
+        except OSError as exc:
+            report.append({"file": rel, "status": "rejected", "message": f"Tệp {p.name}: không đọc được ({exc})",
+                           "counts": _counts({})})
+            continue
+        if checksums[p] in skip_checksums:
+            report.append({"file": rel, "status": "skipped", "checksum": checksums[p], "counts": _counts({}),
+                           "message": f"Tệp {p.name}: đã đọc ở lần chạy trước (không đổi)"})
+            continue
+        to_parse.append(p)
+    results = _parse_all(to_parse, workers)
+
+    good: list[tuple[Path, WorkbookResult]] = []
+    for p, res in zip(to_parse, results, strict=True):
+        rel = str(p.relative_to(folder))
+        entry = {"file": rel, "checksum": res.meta.get("checksum"), "cell_code": res.meta.get("cell_code"),
+                 "period": res.meta.get("period"), "warnings": list(res.meta.get("warnings", [])),
+                 "notes": len(res.meta.get("notes", [])), "counts": _counts(res.meta)}
+        if res.error:
+            entry.update(status="rejected", message=res.error)
+        elif period is not None and res.meta.get("period") != period:
+            entry.update(status="skipped", message=f"Tệp {p.name}: kỳ {res.meta.get('period')} khác kỳ {period}")
+        else:
+            entry.update(status="accepted", message="; ".join(res.meta.get("warnings", [])))
+            good.append((p, res))
+        entry["_result"] = res
+        report.append(entry)
+
+    # Same cell and period twice: latest created_on, then mtime, then name wins.
+    def rank(item: tuple[Path, WorkbookResult]) -> tuple:
+        p, res = item
+        created = res.meta.get("created_on")
+        return (pd.Timestamp(created) if pd.notna(created) else pd.Timestamp.min, res.meta.get("mtime", 0.0), p.name)
+
+    kept: dict[tuple[str, str], tuple[Path, WorkbookResult]] = {}
+    superseded: set[str] = set()
+    for item in sorted(good, key=rank, reverse=True):
+        key = (item[1].meta["cell_code"], item[1].meta["period"])
+        if key in kept:
+            superseded.add(str(item[0]))
+        else:
+            kept[key] = item
+    by_result = {id(e["_result"]): e for e in report if "_result" in e}
+    for p, res in good:
+        if str(p) in superseded:
+            winner = kept[(res.meta["cell_code"], res.meta["period"])][0].name
+            e = by_result[id(res)]
+            e.update(status="duplicate", message=f"Tệp {p.name}: chi bộ {res.meta['cell_code']} kỳ {res.meta['period']} "
+                                                 f"đã có tệp mới hơn {winner} — dùng tệp {winner}, bỏ qua tệp này")
+
+    data = SubmissionData.empty()
+    frames: dict[str, list[pd.DataFrame]] = {t: [] for t in SHEET_TABLES.values()}
+    wb_rows = []
+    quarantines: list[pd.DataFrame] = []
+    for p, res in good:
+        sup = str(p) in superseded
+        wb_rows.append({
+            "cell_code": res.meta["cell_code"], "period": res.meta["period"], "created_on": res.meta.get("created_on"),
+            "secretary": res.meta.get("secretary"), "_source": p.name, "checksum": res.meta["checksum"],
+            "superseded": sup,
+        })
+        quarantines.append(res.quarantine)
+        if sup:
+            continue
+        for t, df in res.tables.items():
+            frames[t].append(df)
+    for t, parts in frames.items():
+        parts = [x for x in parts if len(x)]
+        if parts:
+            setattr(data, t, pd.concat(parts, ignore_index=True))
+        else:
+            base = getattr(data, t)
+            setattr(data, t, base.astype({"_row": "int64"}) if "_row" in base else base)
+    if wb_rows:
+        wb = pd.DataFrame(wb_rows)
+        for c in ("cell_code", "period", "secretary", "_source", "checksum"):
+            wb[c] = wb[c].astype("string")
+        wb["created_on"] = pd.to_datetime(wb["created_on"]).astype("datetime64[ns]")
+        wb["superseded"] = wb["superseded"].astype(bool)
+        data.workbooks = wb
+    else:
+        data.workbooks = data.workbooks.assign(superseded=pd.Series(dtype=bool))
+    for e in report:
+        e.pop("_result", None)
+    q = [x for x in quarantines if len(x)]
+    quarantine = pd.concat(q, ignore_index=True)[QUARANTINE_COLUMNS] if q else empty_quarantine()
+    return data, quarantine, report
+
+
+def notes_frame(result: WorkbookResult) -> pd.DataFrame:
+    """The per-row notes of a parsed workbook as a frame (NOTE_COLUMNS)."""
+    notes = result.meta.get("notes") or []
+    return pd.DataFrame(notes, columns=NOTE_COLUMNS) if notes else empty_notes()
+
