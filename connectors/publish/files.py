@@ -24,12 +24,25 @@ FINDINGS_SORT = ["list_code", "org_code", "member_code", "field", "finding_id"]
 QUARANTINE_SORT = ["source", "sheet", "row", "column", "rule", "value", "message"]
 
 
+def _umask() -> int:
+    # Read, not os.umask(0)-and-restore: that would race with other threads creating files.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file 0600: give it the mode a plain open() would (readers share these files).
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
