@@ -193,3 +193,33 @@ def ancestors(organizations: pd.DataFrame) -> pd.DataFrame:
         pairs.append(pd.DataFrame({"org_code": current.index, "ancestor": current.to_numpy()}))
         current = current.map(parent).astype("string")
     return pd.concat(pairs, ignore_index=True).astype("string")
+
+
+def lit(df: pd.DataFrame, value: str | None) -> pd.Series:
+    """A constant string column aligned with ``df`` (make_findings reads a bare string that names a
+    column of the frame as that column, so literal values go through this)."""
+    return pd.Series(value, index=df.index, dtype="string")
+
+
+def emit(
+    list_code: str, frame: pd.DataFrame, *, field: str | pd.Series | None = None, **columns
+) -> pd.DataFrame:
+    """``make_findings`` with ``field`` always literal when given as a string."""
+    from rules.findings import make_findings
+
+    if isinstance(field, str):
+        field = lit(frame, field)
+    return make_findings(list_code, frame, field=field, **columns)
+
+
+_EMPTY: pd.DataFrame | None = None
+
+
+def none() -> pd.DataFrame:
+    """An empty findings frame (built once: make_findings costs ~10 ms even on nothing)."""
+    global _EMPTY
+    if _EMPTY is None:
+        from rules.findings import empty_findings
+
+        _EMPTY = empty_findings()
+    return _EMPTY.copy()

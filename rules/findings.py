@@ -95,8 +95,15 @@ def committee_of(organizations: pd.DataFrame) -> pd.Series:
 
 def finding_ids(df: pd.DataFrame) -> pd.Series:
     key = (
-        df["list_code"].fillna("") + "|" + df["org_code"].fillna("") + "|" + df["member_code"].fillna("")
-        + "|" + df["field"].fillna("") + "|" + df["ref"].fillna("")
+        df["list_code"].fillna("")
+        + "|"
+        + df["org_code"].fillna("")
+        + "|"
+        + df["member_code"].fillna("")
+        + "|"
+        + df["field"].fillna("")
+        + "|"
+        + df["ref"].fillna("")
     )
     return key.map(lambda k: hashlib.sha1(k.encode("utf-8")).hexdigest()[:16]).astype("string")
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 import pandas as pd
 
 from dvsync.datasets import CentralData, RunContext, SubmissionData
+from rules import admission as ad
+from rules import badges as bd
+from rules import dossier as do
+from rules import identity as idn
 from rules import roster as ro
+from rules import screening as sc
 from rules import transfers as tr
-from rules.common import live_workbooks, period_rows, submitted_cells
-from rules.findings import empty_findings, finalize
+from rules.common import live_workbooks, none, period_rows, submitted_cells
+from rules.findings import finalize
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True) if frames else empty_findings()
+    return pd.concat(frames, ignore_index=True) if frames else none()
 
 
 def run_rules(central: CentralData, submissions: SubmissionData, ctx: RunContext) -> dict[str, pd.DataFrame]:
@@ -53,6 +58,32 @@ def run_rules(central: CentralData, submissions: SubmissionData, ctx: RunContext
             ro.submission_missing(orgs, members, cells_sent, period),
         ]
     )
+    out["identity"] = idn.invalid_personal_id(members)
+    out["dossier"] = _concat(
+        [
+            do.dossier_missing_doc(members, central.dossier_documents, as_of, ctx.mode),
+            do.probation_overdue(members, as_of),
+        ]
+    )
+    # Removal lists first: BADGE_WITHHELD depends on them.
+    removal = _concat(
+        [
+            sc.removal_absence_or_fees(members, submissions.activity, wb, period),
+            sc.removal_two_years_kht(members, central.ratings),
+        ]
+    )
+    out["screening"] = _concat(
+        [
+            sc.screen_not_completed(members, central.ratings),
+            sc.screen_transfer_rules(members, out["transfers"]),
+            sc.screen_discipline(members, central.disciplines, as_of),
+            sc.screen_low_standing(members, period_rows(submissions.screening, wb, period), period),
+            removal,
+        ]
+    )
+    badge_args = (members, central.activity_gaps, central.badges, central.disciplines, removal, as_of)
+    out["badges"] = _concat([bd.badge_due(*badge_args), bd.badge_withheld(*badge_args)])
+    out["admission"] = ad.admission(period_rows(submissions.candidates, wb, period), as_of)
     return out
 
 

@@ -11,14 +11,16 @@ import pandas as pd
 from rules.common import (
     FIELD_LABELS,
     dmy,
+    emit,
     is_inactive,
+    lit,
     month_label,
+    none,
     own_rows,
     screened,
     status_label,
     txt,
 )
-from rules.findings import empty_findings, make_findings
 from rules.normalize import fold_name, restore_id
 from schemas.contract import CELL_KINDS, ROSTER_FIELDS
 
@@ -56,7 +58,7 @@ def roster_missing_in_cell(
     m = m.merge(transit.astype("string").drop_duplicates().assign(_transit=True), on=_PAIR, how="left")
     m = m[m["_transit"].isna()]
     if m.empty:
-        return empty_findings()
+        return none()
     detail = (
         "Đảng viên "
         + txt(m["member_code"])
@@ -70,7 +72,7 @@ def roster_missing_in_cell(
         + month_label(period)
         + "."
     )
-    return make_findings(
+    return emit(
         "ROSTER_MISSING_IN_CELL",
         m,
         org_code="cell_code",
@@ -86,7 +88,7 @@ def roster_not_in_central(members: pd.DataFrame, roster: pd.DataFrame, period: s
     """A roster row (own or guest) whose member code central does not know."""
     r = roster[roster["member_code"].notna() & ~roster["member_code"].isin(members["member_code"])]
     if r.empty:
-        return empty_findings()
+        return none()
     row = txt(r["_row"].astype("string") if "_row" in r.columns else None)
     where = ("dòng " + row + " ").where(row != "", "")
     detail = (
@@ -102,7 +104,7 @@ def roster_not_in_central(members: pd.DataFrame, roster: pd.DataFrame, period: s
         + txt(r["full_name"])
         + ") nhưng mã này không có trong CSDL trung ương."
     )
-    return make_findings(
+    return emit(
         "ROSTER_NOT_IN_CENTRAL",
         r,
         org_code="cell_code",
@@ -125,7 +127,7 @@ def roster_wrong_cell(
     r = _roster_known(r, screened(members))
     r = r[r["cell_code_c"].notna() & (r["cell_code_c"] != r["cell_code"]).fillna(False)]
     if r.empty:
-        return empty_findings()
+        return none()
     detail = (
         "Đảng viên "
         + txt(r["member_code"])
@@ -137,7 +139,7 @@ def roster_wrong_cell(
         + txt(r["cell_code_c"])
         + "."
     )
-    return make_findings(
+    return emit(
         "ROSTER_WRONG_CELL",
         r,
         org_code="cell_code",
@@ -157,7 +159,7 @@ def roster_inactive_listed(
     r = _exclude_pairs(roster, still_on_sender)
     r = _roster_known(r, members[is_inactive(members["status"])])
     if r.empty:
-        return empty_findings()
+        return none()
     r = r.drop_duplicates(_PAIR)
     since = dmy(r["status_date_c"]) if "status_date_c" in r.columns else pd.Series(pd.NA, index=r.index)
     since_txt = (" từ ngày " + txt(since)).where(since.notna(), "")
@@ -173,7 +175,7 @@ def roster_inactive_listed(
         + since_txt
         + "."
     )
-    return make_findings(
+    return emit(
         "ROSTER_INACTIVE_LISTED",
         r,
         org_code="cell_code",
@@ -204,7 +206,7 @@ def roster_field_mismatch(members: pd.DataFrame, roster: pd.DataFrame) -> pd.Dat
     """Per roster row of a known member and per field: both values present and different after
     normalisation (names folded for case/NFC/tone placement, IDs restored, dates as dates)."""
     if roster.empty:
-        return empty_findings()
+        return none()
     cols = ["member_code", "cell_code", *[f for f in ROSTER_FIELDS if f in roster.columns]]
     r = roster[cols].drop_duplicates(["member_code", "cell_code"])
     central = members[["member_code", "full_name", *[f for f in ROSTER_FIELDS if f != "full_name"]]]
@@ -236,7 +238,7 @@ def roster_field_mismatch(members: pd.DataFrame, roster: pd.DataFrame) -> pd.Dat
             + "'."
         )
         out.append(
-            make_findings(
+            emit(
                 "ROSTER_FIELD_MISMATCH",
                 d,
                 org_code="cell_code",
@@ -247,7 +249,7 @@ def roster_field_mismatch(members: pd.DataFrame, roster: pd.DataFrame) -> pd.Dat
                 detail=detail,
             )
         )
-    return pd.concat(out, ignore_index=True) if out else empty_findings()
+    return pd.concat(out, ignore_index=True) if out else none()
 
 
 # Source: contract §4 DUPLICATE_PERSON; CT 51-CT/TW (số định danh cá nhân là khoá).
@@ -273,7 +275,7 @@ def duplicate_person(members: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFram
             + "."
         )
         out.append(
-            make_findings(
+            emit(
                 "DUPLICATE_PERSON",
                 m,
                 org_code="cell_code",
@@ -307,7 +309,7 @@ def duplicate_person(members: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFram
             + "."
         )
         out.append(
-            make_findings(
+            emit(
                 "DUPLICATE_PERSON",
                 own,
                 org_code="cell_code",
@@ -318,7 +320,7 @@ def duplicate_person(members: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFram
                 detail=detail,
             )
         )
-    return pd.concat(out, ignore_index=True) if out else empty_findings()
+    return pd.concat(out, ignore_index=True) if out else none()
 
 
 # Source: contract §4 SUBMISSION_MISSING; KH 71-KH/ĐU (báo cáo định kỳ của chi bộ).
@@ -333,7 +335,7 @@ def submission_missing(
     orgs = orgs.assign(_n=orgs["org_code"].map(counts).fillna(0).astype(int))
     orgs = orgs[(orgs["_n"] > 0) & ~orgs["org_code"].isin(cells_sent)]
     if orgs.empty:
-        return empty_findings()
+        return none()
     detail = (
         "Chi bộ "
         + txt(orgs["org_code"])
@@ -345,12 +347,12 @@ def submission_missing(
         + orgs["_n"].astype("string")
         + " đảng viên đang sinh hoạt hoặc miễn sinh hoạt)."
     )
-    return make_findings(
+    return emit(
         "SUBMISSION_MISSING",
         orgs,
         org_code="org_code",
         field="period",
         central_value=orgs["_n"].astype("string"),
         detail=detail,
-        ref=period,
+        ref=lit(orgs, period),
     )

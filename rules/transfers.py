@@ -12,8 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rules.calendar import add_working_days
-from rules.common import ancestors, dmy, dmy1, month_labels, own_rows, screened, txt
-from rules.findings import empty_findings, make_findings
+from rules.common import ancestors, dmy, dmy1, emit, month_labels, none, own_rows, screened, txt
 
 OVERDUE_WORKING_DAYS = 30  # QĐ 294 point 6.3.1: present the letter within 30 working days
 
@@ -105,11 +104,11 @@ def transfer_overdue(
     t = _screened_transfers(transfers, members)
     t = t[(t["kind"] == "official") & t["received_on"].isna() & t["letter_date"].notna()]
     if t.empty:
-        return empty_findings()
+        return none()
     t = t.assign(_due=add_working_days(t["letter_date"], OVERDUE_WORKING_DAYS))
     t = t[t["_due"] < pd.Timestamp(as_of).normalize()]
     if t.empty:
-        return empty_findings()
+        return none()
     t = _with_pairs(t, None, paired_in)
     said = dmy(t["_in_received"])
     cell_note = (
@@ -134,7 +133,7 @@ def transfer_overdue(
         + "."
         + cell_note
     )
-    return make_findings(
+    return emit(
         "TRANSFER_OVERDUE",
         t,
         org_code="from_cell",
@@ -156,7 +155,7 @@ def transfer_not_notified(
     t = _screened_transfers(transfers, members)
     t = t[(t["kind"] == "official") & t["notice_sent_on"].isna()]
     if t.empty:
-        return empty_findings()
+        return none()
     t = _with_pairs(t, paired_out, None)
     said = dmy(t["_out_notice"])
     cell_note = (
@@ -173,7 +172,7 @@ def transfer_not_notified(
         + ") nhưng chưa có phiếu báo gửi cấp ủy nơi đến."
         + cell_note
     )
-    return make_findings(
+    return emit(
         "TRANSFER_NOT_NOTIFIED",
         t,
         org_code="from_cell",
@@ -193,7 +192,7 @@ def transfer_dossier_missing(
     t = _screened_transfers(transfers, members)
     t = t[(t["kind"] == "official") & t["received_on"].notna() & t["dossier_received_on"].isna()]
     if t.empty:
-        return empty_findings()
+        return none()
     t = _with_pairs(t, None, paired_in)
     said = dmy(t["_in_dossier"])
     cell_note = (
@@ -216,7 +215,7 @@ def transfer_dossier_missing(
         + "."
         + cell_note
     )
-    return make_findings(
+    return emit(
         "TRANSFER_DOSSIER_MISSING",
         t,
         org_code="to_org",
@@ -237,7 +236,7 @@ def transfer_unmatched_in(
     to_org is X or an ancestor of X. ``transfers_in``: the period's ChuyenDen rows."""
     inn = transfers_in[transfers_in["member_code"].notna()]
     if inn.empty:
-        return empty_findings()
+        return none()
     anc = ancestors(organizations).rename(columns={"org_code": "cell_code", "ancestor": "to_org"})
     inn_anc = pd.concat(
         [
@@ -252,7 +251,7 @@ def transfer_unmatched_in(
     inn = inn.merge(hit, on=["member_code", "cell_code"], how="left")
     inn = inn[inn["_hit"].isna()].drop_duplicates(["member_code", "cell_code"])
     if inn.empty:
-        return empty_findings()
+        return none()
     frm = txt(inn.get("from_org"))
     from_txt = (" từ " + frm).where(frm != "", "")
     rec = dmy(inn["received_on"]) if "received_on" in inn.columns else pd.Series(pd.NA, index=inn.index)
@@ -266,7 +265,7 @@ def transfer_unmatched_in(
         + rec_txt
         + " nhưng CSDL trung ương không có quyết định chuyển sinh hoạt nào đến chi bộ hoặc cấp ủy cấp trên của chi bộ."
     )
-    return make_findings(
+    return emit(
         "TRANSFER_UNMATCHED_IN",
         inn,
         org_code="cell_code",
@@ -303,7 +302,7 @@ def transfer_still_on_sender(
     """Official transfer received, member still on the sending cell's roster as own."""
     t = still_on_sender_pairs(transfers, members, roster) if pairs is None else pairs
     if t.empty:
-        return empty_findings()
+        return none()
     detail = (
         _who(t)
         + " đã được "
@@ -316,7 +315,7 @@ def transfer_still_on_sender(
         + txt(t["from_cell"])
         + "."
     )
-    return make_findings(
+    return emit(
         "TRANSFER_STILL_ON_SENDER",
         t,
         org_code="from_cell",
@@ -341,7 +340,7 @@ def temp_transfer_expired(
         & (t["temporary_until"] < pd.Timestamp(as_of).normalize()).fillna(False)
     ]
     if t.empty:
-        return empty_findings()
+        return none()
     detail = (
         _who(t)
         + " sinh hoạt tạm thời tại "
@@ -354,7 +353,7 @@ def temp_transfer_expired(
         + txt(t["from_cell"])
         + "."
     )
-    return make_findings(
+    return emit(
         "TEMP_TRANSFER_EXPIRED",
         t,
         org_code="from_cell",
@@ -373,13 +372,13 @@ def transfer_fees_gap(transfers: pd.DataFrame, members: pd.DataFrame) -> pd.Data
     t = _screened_transfers(transfers, members)
     t = t[t["fees_paid_through"].notna() & t["letter_date"].notna()]
     if t.empty:
-        return empty_findings()
+        return none()
     letter_month = t["letter_date"].dt.strftime("%Y-%m").astype("string")
     paid = t["fees_paid_through"].astype("string").str.slice(0, 7)
     t = t.assign(_letter_month=letter_month, _paid=paid)
     t = t[(t["_paid"] < t["_letter_month"]).fillna(False)]
     if t.empty:
-        return empty_findings()
+        return none()
     paid_lbl, letter_lbl = month_labels(t["_paid"]), month_labels(t["_letter_month"])
     detail = (
         _who(t)
@@ -393,7 +392,7 @@ def transfer_fees_gap(transfers: pd.DataFrame, members: pd.DataFrame) -> pd.Data
         + letter_lbl
         + "."
     )
-    return make_findings(
+    return emit(
         "TRANSFER_FEES_GAP",
         t,
         org_code="from_cell",

@@ -175,3 +175,36 @@ def codes(findings: pd.DataFrame, list_code: str | None = None) -> list[tuple]:
         tuple("" if pd.isna(v) else v for v in row)
         for row in f[["list_code", "org_code", "member_code", "field"]].itertuples(index=False)
     )
+
+
+def dossier(*member_codes: str, years: range = range(2025, 2026), official: bool = True) -> list[dict]:
+    """Every document of a complete dossier for the members (3-HSDV for ``years``)."""
+    docs = ["CN-NTVD", "1-KND", "2-KND", "3-KND", "QD-KN", "1-HSDV", "2-HSDV"] + (
+        ["QD-CT"] if official else []
+    )
+    rows = []
+    for code in member_codes:
+        rows += [{"member_code": code, "doc_type": d, "received_on": "2006-01-01"} for d in docs]
+        rows += [
+            {"member_code": code, "doc_type": "3-HSDV", "year": y, "received_on": f"{y}-12-31"} for y in years
+        ]
+    return rows
+
+
+def run(c: CentralData, s: SubmissionData | None = None, *prefixes: str, **context) -> pd.DataFrame:
+    """reconcile() over the data, keeping the lists whose code starts with one of ``prefixes``."""
+    from rules import reconcile
+
+    f = reconcile(c, s if s is not None else submissions(), ctx(**context))
+    if prefixes:
+        f = f[f["list_code"].str.startswith(tuple(prefixes))]
+    return f.reset_index(drop=True)
+
+
+def one(findings: pd.DataFrame, list_code: str) -> pd.Series:
+    """The single finding of ``list_code`` (fails the test when there are none or several)."""
+    f = findings[findings["list_code"] == list_code]
+    assert len(f) == 1, (
+        f"expected one {list_code}, got {len(f)}: {f[['member_code', 'field']].values.tolist()}"
+    )
+    return f.iloc[0]

@@ -1,0 +1,166 @@
+"""Personal-ID (CCCD) structure: 3-digit province code of birth registration, century/gender digit,
+two digits of the birth year, six serial digits (TT 59/2021/TT-BCA art. 7; docs/rules.md, "Identity").
+
+``personal_id_problems`` is the structure check, usable by validation too.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rules.common import emit, none, screened, txt
+from rules.normalize import restore_id
+
+# Birth-registration codes of the 63 provinces (TT 07/2016/TT-BCA, kept by TT 59/2021/TT-BCA).
+PROVINCE_CODES = frozenset(
+    [
+        "001",
+        "002",
+        "004",
+        "006",
+        "008",
+        "010",
+        "011",
+        "012",
+        "014",
+        "015",
+        "017",
+        "019",
+        "020",
+        "022",
+        "024",
+        "025",
+        "026",
+        "027",
+        "030",
+        "031",
+        "033",
+        "034",
+        "035",
+        "036",
+        "037",
+        "038",
+        "040",
+        "042",
+        "044",
+        "045",
+        "046",
+        "048",
+        "049",
+        "051",
+        "052",
+        "054",
+        "056",
+        "058",
+        "060",
+        "062",
+        "064",
+        "066",
+        "067",
+        "068",
+        "070",
+        "072",
+        "074",
+        "075",
+        "077",
+        "079",
+        "080",
+        "082",
+        "083",
+        "084",
+        "086",
+        "087",
+        "089",
+        "091",
+        "092",
+        "093",
+        "094",
+        "095",
+        "096",
+    ]
+)
+
+
+def personal_id_problems(
+    personal_id: pd.Series, birth_date: pd.Series | None = None, gender: pd.Series | None = None
+) -> pd.Series:
+    """Vietnamese reason why each ID is wrong, NA when it is fine.
+
+    Null IDs and 9-digit CMND are fine (old records). An 11-digit ID gets its leading 0 back
+    first. Birth date and gender are checked only when given and present.
+    """
+    pid = restore_id(personal_id)
+    n = pid.str.len()
+    reason = pd.Series(pd.NA, index=pid.index, dtype="string")
+    bad_len = pid.notna() & ~n.isin([9, 12]).fillna(False)
+    reason = reason.mask(
+        bad_len, "không phải 12 chữ số (CCCD) hay 9 chữ số (CMND): có " + n.astype("string") + " chữ số"
+    )
+    twelve = (n == 12).fillna(False)
+    bad_prov = twelve & ~pid.str.slice(0, 3).isin(PROVINCE_CODES).fillna(False)
+    reason = reason.mask(
+        reason.isna() & bad_prov,
+        "mã tỉnh nơi đăng ký khai sinh " + txt(pid.str.slice(0, 3)) + " không tồn tại",
+    )
+    if birth_date is not None:
+        birth = pd.to_datetime(birth_date, errors="coerce")
+        year = birth.dt.year
+        have = twelve & birth.notna()
+        yy = pd.to_numeric(pid.str.slice(4, 6), errors="coerce")
+        bad_year = have & (yy != (year % 100)).fillna(False)
+        reason = reason.mask(
+            reason.isna() & bad_year,
+            "chữ số 5–6 (" + txt(pid.str.slice(4, 6)) + ") không khớp năm sinh " + txt(year.astype("string")),
+        )
+        digit = pd.to_numeric(pid.str.slice(3, 4), errors="coerce")
+        century = year // 100 - 19  # 1900s -> 0, 2000s -> 1, 2100s -> 2
+        bad_century = have & ((digit // 2) != century).fillna(False)
+        if gender is not None:
+            female = (
+                gender.astype("string").str.strip().str.lower().map({"nữ": 1, "nam": 0}).astype("Float64")
+            )
+            expected = century * 2 + female
+            bad_century |= have & female.notna() & (digit != expected).fillna(False)
+        reason = reason.mask(
+            reason.isna() & bad_century,
+            "chữ số thứ 4 (" + txt(pid.str.slice(3, 4)) + ") không khớp thế kỷ năm sinh và giới tính",
+        )
+    return reason
+
+
+# Source: Luật Căn cước 2023; TT 59/2021/TT-BCA art. 7 (cấu trúc số định danh cá nhân).
+def invalid_personal_id(members: pd.DataFrame) -> pd.DataFrame:
+    """Screened member whose central personal ID breaks the CCCD structure or disagrees with the
+    birth year or gender (null and 9-digit CMND are not findings)."""
+    m = screened(members)
+    m = m[m["personal_id"].notna()]
+    if m.empty:
+        return none()
+    why = personal_id_problems(m["personal_id"], m["birth_date"], m["gender"])
+    m = m.assign(_why=why)[why.notna()]
+    if m.empty:
+        return none()
+    detail = (
+        "Số CCCD "
+        + txt(m["personal_id"])
+        + " của đảng viên "
+        + txt(m["member_code"])
+        + " ("
+        + txt(m["full_name"])
+        + ", sinh "
+        + txt(m["birth_date"].dt.strftime("%d/%m/%Y").astype("string"), "?")
+        + ", "
+        + txt(m["gender"], "?")
+        + ") sai cấu trúc: "
+        + m["_why"]
+        + "."
+    )
+    return emit(
+        "INVALID_PERSONAL_ID",
+        m,
+        org_code="cell_code",
+        member_code="member_code",
+        field="personal_id",
+        central_value="personal_id",
+        detail=detail,
+    )
