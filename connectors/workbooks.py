@@ -20,7 +20,7 @@ import pandas as pd
 
 from dvsync.datasets import SubmissionData, WorkbookResult
 from rules.normalize import header_key, parse_dates, parse_months, restore_org_code
-from schemas._common import NOTE_COLUMNS, Ctx, empty_notes, empty_quarantine
+from schemas._common import NOTE_COLUMNS, Ctx, empty_notes, empty_quarantine, mask_values
 from schemas.contract import (
     INFO_LABELS,
     INFO_SHEET,
@@ -201,23 +201,33 @@ def _read_sheet(reader: _Reader, sheet: str, meta: dict, warnings: list[str],
         raise FileFault(f"Tệp {name}, sheet {sheet}: thiếu cột {', '.join(lost_keys)}{extra} — sửa tiêu đề theo mẫu")
     if unknown:
         warnings.append(f"Tệp {name}, sheet {sheet}: cột không có trong mẫu, bỏ qua: {', '.join(unknown)}")
+        meta.setdefault("must_fix", []).append(warnings[-1])
     if missing:
         warnings.append(f"Tệp {name}, sheet {sheet}: thiếu cột {', '.join(missing)} — coi như để trống")
+        meta.setdefault("must_fix", []).append(warnings[-1])
     body = data[h + 1:]
     # Rows count as read when any cell holds something (fully empty rows are layout, not data).
     kept = [i for i, r in enumerate(body) if any(not (c is None or (isinstance(c, str) and c.strip() == "")) for c in r)]
     row_numbers = pd.Series([header_row + 2 + i for i in kept], dtype="int64")
     cols = {c: [_cell_text(body[i][j]) if j < len(body[i]) else None for i in kept] for j, c in columns.items()}
     raw = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()}, index=range(len(kept)))
-    code_notes = []
+    code_notes: list[pd.DataFrame] = []
     for c in TEXT_COLUMNS & set(raw.columns):
         was_number = raw[c].map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)).astype(bool)
         raw[c] = raw[c].map(_number_to_text)
         if c == "personal_id" and was_number.any():
             # A CCCD typed as a number loses one zero (province 010–096) or two (001–009).
             as_text = raw[c].astype("string")
-            lost = was_number & as_text.str.fullmatch(r"\d{10}").fillna(False)
+            lost = was_number & as_text.str.fullmatch(r"\d{10,11}").fillna(False)
             raw.loc[lost, c] = as_text[lost].str.zfill(12)
+            if lost.any():
+                code_notes.append(pd.DataFrame({
+                    "source": name, "sheet": sheet, "row": row_numbers[lost].to_numpy(), "column": c,
+                    "rule": "id_leading_zero", "value": mask_values(c, raw.loc[lost, c]).to_numpy(),
+                    "message": [f"Dòng {r}: Số CCCD lưu dạng số, đã thêm số 0 đầu — định dạng cột là Văn bản (Text)"
+                                for r in row_numbers[lost]],
+                    "severity": "note",
+                }))
         if c == "member_code" and was_number.any():
             raw[c], padded = _restore_member_codes(raw[c], was_number)
             if padded.any():
@@ -295,7 +305,7 @@ def _parse(path: Path, data: bytes, checksum: str) -> WorkbookResult:
     if formulas:
         meta["warnings"].append(f"Tệp {path.name}: có ô công thức — dvsync dùng giá trị đã tính sẵn; nên dán giá trị "
                                 "(Paste Special > Values) trước khi gửi")
-    unknown_sheets = [s for s in reader.wb.sheet_names if header_key(s) not in _SHEET_KEYS]
+    unknown_sheets = [s for s in reader.wb.sheet_names if header_key(s) not in _SHEET_KEYS and header_key(s) != "danhmuc"]
     if unknown_sheets:
         meta["warnings"].append(f"Tệp {path.name}: sheet không có trong mẫu, bỏ qua: {', '.join(unknown_sheets)}")
     tables: dict[str, pd.DataFrame] = {}

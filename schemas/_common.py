@@ -259,7 +259,8 @@ def run_model(df: pd.DataFrame, model: type[pa.DataFrameModel], warn_checks: dic
             if column and column in df.columns:
                 targets = set(unknown.astype(str))
                 hit = df[column].astype("string").isin(targets).fillna(False).to_numpy()
-                known = np.union1d(known, df.index.to_numpy()[hit])
+                # no row holds the value (a column-level check failed): the whole column is suspect
+                known = np.union1d(known, df.index.to_numpy()[hit] if hit.any() else df.index.to_numpy())
             elif not column or column not in df.columns:
                 known = df.index.to_numpy()
         if len(known) == 0:
