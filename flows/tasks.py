@@ -17,16 +17,21 @@ from prefect.cache_policies import NONE
 from dvsync.datasets import CentralData, RunContext, SubmissionData
 
 STAGE_SECONDS: dict[str, float] = {}
+CURRENT_STAGE: list[str] = []  # read by the benchmark's memory sampler
 
 
 @contextmanager
 def stage(name: str):
     logger = get_run_logger()
     logger.info("▶ %s", name)
+    CURRENT_STAGE.append(name)
     start = time.perf_counter()
-    yield
+    try:
+        yield
+    finally:
+        CURRENT_STAGE.pop()
     seconds = time.perf_counter() - start
-    STAGE_SECONDS[name] = round(seconds, 3)
+    STAGE_SECONDS[name] = round(STAGE_SECONDS.get(name, 0) + seconds, 3)
     logger.info("✔ %s (%.1f s)", name, seconds)
 
 

@@ -1,0 +1,62 @@
+"""Peak memory of a process tree, sampled per stage (RSS of this process and its children)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+
+def _rss_tree(pid: int) -> int:
+    """Resident bytes of `pid` and all its descendants (from /proc)."""
+    total = 0
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    stack = [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while stack:
+        p = stack.pop()
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            pass
+        stack.extend(children.get(p, []))
+    return total
+
+
+class StageMemory:
+    """Samples the RSS of the process tree every `interval` s; keeps the peak of each named stage."""
+
+    def __init__(self, current_stage, interval: float = 0.1) -> None:
+        self._current = current_stage  # callable -> name of the stage running now
+        self.interval = interval
+        self.peaks: dict[str, int] = {}
+        self.peak_total = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        pid = os.getpid()
+        while not self._stop.is_set():
+            rss = _rss_tree(pid)
+            name = self._current() or "other"
+            self.peaks[name] = max(self.peaks.get(name, 0), rss)
+            self.peak_total = max(self.peak_total, rss)
+            time.sleep(self.interval)
+
+    def __enter__(self) -> StageMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
