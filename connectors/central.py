@@ -60,7 +60,9 @@ class SourceConfigError(MappingError):
 
 # --- credentials --------------------------------------------------------------------------------
 
-_ODBC_SECRET = re.compile(r"(?i)\b((?:pwd|password|accesstoken|access_token)\s*=\s*)(\{(?:[^}]|\}\})*\}|[^;]*)")
+_ODBC_SECRET = re.compile(
+    r"(?i)\b((?:pwd|password|accesstoken|access_token)\s*=\s*)(\{(?:[^}]|\}\})*\}|[^;]*)"
+)
 _URL_SECRET = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
@@ -135,8 +137,12 @@ def _mssql_url(url: URL, read_only: bool) -> URL:
         return url
     lower = {k.lower(): k for k in url.query}
     query = dict(url.query)
-    defaults = {"driver": MSSQL_DRIVER, "Encrypt": "yes", "TrustServerCertificate": "no",
-                "LongAsMax": "yes"}  # LongAsMax: NVARCHAR(max) binds correctly with fast_executemany
+    defaults = {
+        "driver": MSSQL_DRIVER,
+        "Encrypt": "yes",
+        "TrustServerCertificate": "no",
+        "LongAsMax": "yes",
+    }  # LongAsMax: NVARCHAR(max) binds correctly with fast_executemany
     if read_only:
         defaults["ApplicationIntent"] = "ReadOnly"  # routes to a readable secondary if there is one
     for key, value in defaults.items():
@@ -227,9 +233,7 @@ def _split_name(name: str) -> tuple[str, ...]:
 def default_mapping(schema: str | None = None) -> Mapping:
     """The contract's own names, optionally in one schema."""
     prefix = (schema,) if schema else ()
-    return Mapping({
-        t: TableMap(t, (*prefix, t), {c: c for c in cols}) for t, cols in CENTRAL_TABLES.items()
-    })
+    return Mapping({t: TableMap(t, (*prefix, t), {c: c for c in cols}) for t, cols in CENTRAL_TABLES.items()})
 
 
 def load_mapping(path: Path | str | None) -> Mapping:
@@ -300,7 +304,9 @@ def _ansi_dialect() -> Dialect:
     return DefaultDialect()
 
 
-def build_select(table: str | TableMap, mapping: Mapping | None = None, dialect: Dialect | None = None) -> str:
+def build_select(
+    table: str | TableMap, mapping: Mapping | None = None, dialect: Dialect | None = None
+) -> str:
     """The SELECT of one contract table, its source columns renamed to the contract's names.
 
     Every identifier is quoted (source names keep their case and diacritics): brackets on SQL
@@ -372,7 +378,7 @@ class _SAReader:
     def probe(self, sql: str) -> list[str] | None:
         try:
             with self.probe_conn.begin_nested() if self.dbms == "sqlite" else _nullcontext():
-                result = self.probe_conn.exec_driver_sql(sql)
+                result = self.probe_conn.execution_options(no_parameters=True).exec_driver_sql(sql)
                 names = list(result.keys())
                 result.close()
                 return names
@@ -400,10 +406,12 @@ class _SAReader:
     def stream(self, sql: str, chunk_size: int) -> Iterator[list[tuple]]:
         # stream_results: a server-side cursor on PostgreSQL (psycopg named cursor); pyodbc and
         # sqlite3 cursors already fetch lazily. yield_per bounds the rows buffered client-side.
-        result = self.conn.execution_options(stream_results=True, yield_per=chunk_size).exec_driver_sql(sql)
+        # no_parameters: a '%' in a source name must not be taken for a placeholder.
+        result = self.conn.execution_options(
+            stream_results=True, yield_per=chunk_size, no_parameters=True
+        ).exec_driver_sql(sql)
         try:
-            for part in result.partitions(chunk_size):
-                yield part
+            yield from result.partitions(chunk_size)
         finally:
             result.close()
 
@@ -446,7 +454,7 @@ def open_snapshot(source: str, mapping: Mapping | None = None) -> Iterator[Reade
     if source.startswith(ODBC_PREFIX):
         from connectors.odbc import open_odbc
 
-        with open_odbc(source[len(ODBC_PREFIX):]) as reader:
+        with open_odbc(source[len(ODBC_PREFIX) :]) as reader:
             yield reader
     else:
         with _open_sqlalchemy(source) as reader:
@@ -551,7 +559,11 @@ def _resolve_columns(reader: Reader, mapping: Mapping, tables: list[str]) -> dic
                 problems.append(f"cột {tm.source_name}.{src} (→ {t}.{col})")
         resolved[t] = TableMap(t, tm.source, cols)
     if problems:
-        where = f" (tệp ánh xạ {mapping.path})" if mapping.path else " (không có tệp ánh xạ: dùng tên trong hợp đồng)"
+        where = (
+            f" (tệp ánh xạ {mapping.path})"
+            if mapping.path
+            else " (không có tệp ánh xạ: dùng tên trong hợp đồng)"
+        )
         raise MappingError(f"CSDL trung ương thiếu {len(problems)} mục{where}: " + "; ".join(problems))
     return resolved
 
@@ -685,25 +697,41 @@ def _sqlite_column_types(conn: Connection, table: str, columns: list[str]) -> di
         nonnull = f'FROM "{table}" WHERE {qc} IS NOT NULL'
         decl = declared.get(c, "")
         kinds = {r[0] for r in conn.exec_driver_sql(f"SELECT DISTINCT typeof({qc}) {nonnull}")}
-        if kinds <= {"integer"} and kinds and ("INT" in decl or "BOOL" in decl or not decl):
+        is_date = c in dates or "DATE" in decl
+        if not kinds:  # no value at all: trust the declaration and the contract
+            types[c] = (
+                sa.Date()
+                if is_date and "TIME" not in decl
+                else sa.DateTime()
+                if is_date
+                else sa.BigInteger()
+                if "INT" in decl or "BOOL" in decl
+                else sa.Unicode()
+            )
+        elif kinds <= {"integer"} and ("INT" in decl or "BOOL" in decl or not decl):
             types[c] = sa.BigInteger()
-        elif kinds <= {"integer", "real"} and kinds:
+        elif kinds <= {"integer", "real"}:
             types[c] = sa.Float()
-        elif kinds <= {"text"} and (c in dates or "DATE" in decl or "TIME" in decl) and kinds:
+        elif kinds <= {"text"} and (is_date or "TIME" in decl):
             bad_date = conn.exec_driver_sql(
-                f"SELECT 1 {nonnull} AND (date({qc}) IS NULL OR date({qc}) != {qc}) LIMIT 1").first()
-            bad_ts = bad_date and conn.exec_driver_sql(
-                f"SELECT 1 {nonnull} AND datetime({qc}) IS NULL LIMIT 1").first()
-            types[c] = sa.Date() if not bad_date else sa.DateTime() if not bad_ts else sa.UnicodeText()
+                f"SELECT 1 {nonnull} AND (date({qc}) IS NULL OR date({qc}) != {qc}) LIMIT 1"
+            ).first()
+            bad_ts = (
+                bad_date
+                and conn.exec_driver_sql(f"SELECT 1 {nonnull} AND datetime({qc}) IS NULL LIMIT 1").first()
+            )
+            types[c] = sa.Date() if not bad_date else sa.DateTime() if not bad_ts else sa.Unicode()
         else:
             longest = conn.exec_driver_sql(f"SELECT max(length({qc})) {nonnull}").scalar() or 1
-            # NVARCHAR(n) on SQL Server (indexable), VARCHAR(n)/TEXT elsewhere; UTF-8/16 either way.
-            types[c] = sa.Unicode(min(4000, max(64, 2 * int(longest)))) if longest <= 2000 else sa.UnicodeText()
+            # NVARCHAR(n) on SQL Server (indexable; unbounded: NVARCHAR(max), never the deprecated
+            # NTEXT), VARCHAR elsewhere; Unicode either way.
+            types[c] = sa.Unicode(min(4000, max(64, 2 * int(longest)))) if longest <= 2000 else sa.Unicode()
     return types
 
 
-def create_table_ddl(table: str, types: dict[str, sa.types.TypeEngine], dialect: Dialect,
-                     schema: str | None = None) -> str:
+def create_table_ddl(
+    table: str, types: dict[str, sa.types.TypeEngine], dialect: Dialect, schema: str | None = None
+) -> str:
     """CREATE TABLE of a copied table, compiled for ``dialect`` (tests assert NVARCHAR on mssql)."""
     from sqlalchemy.schema import CreateTable
 
@@ -737,13 +765,17 @@ def copy_tables(
                     if dst.dialect.name == "postgresql":
                         d.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                     elif dst.dialect.name == "mssql":
-                        d.exec_driver_sql(f"IF SCHEMA_ID(N'{schema}') IS NULL EXEC('CREATE SCHEMA [{schema}]')")
+                        d.exec_driver_sql(
+                            f"IF SCHEMA_ID(N'{schema}') IS NULL EXEC('CREATE SCHEMA [{schema}]')"
+                        )
             for t in tables or CENTRAL_TABLES:
                 if t not in present:
                     continue
                 cols = [r[1] for r in s.exec_driver_sql(f'PRAGMA table_info("{t}")')]
                 types = _sqlite_column_types(s, t, cols)
-                target = sa.Table(t, sa.MetaData(), *(sa.Column(c, ty) for c, ty in types.items()), schema=schema)
+                target = sa.Table(
+                    t, sa.MetaData(), *(sa.Column(c, ty) for c, ty in types.items()), schema=schema
+                )
                 with d.begin():
                     target.drop(d, checkfirst=True)
                     target.create(d)
@@ -764,7 +796,10 @@ def _copy_rows(s: Connection, d: Connection, name: str, target: sa.Table, chunk_
             # COPY in text format: PostgreSQL parses ISO date strings into DATE itself.
             raw = d.connection.driver_connection
             ident = ".".join(f'"{p}"' for p in ((target.schema,) if target.schema else ()) + (name,))
-            with raw.cursor() as cur, cur.copy(f'COPY {ident} ({", ".join(chr(34) + c + chr(34) for c in cols)}) FROM STDIN') as cp:
+            with (
+                raw.cursor() as cur,
+                cur.copy(f"COPY {ident} ({', '.join(chr(34) + c + chr(34) for c in cols)}) FROM STDIN") as cp,
+            ):
                 for part in rows_in.partitions():
                     for row in part:
                         cp.write_row(row)
@@ -798,7 +833,19 @@ def drop_schema(url: str, schema: str) -> None:
 
 
 __all__ = [
-    "Mapping", "MappingError", "SourceConfigError", "SourceUnavailable", "TableMap",
-    "build_select", "copy_tables", "create_table_ddl", "drop_schema", "load_mapping", "make_engine",
-    "read_central", "redact", "resolve_source", "snapshot_statements",
+    "Mapping",
+    "MappingError",
+    "SourceConfigError",
+    "SourceUnavailable",
+    "TableMap",
+    "build_select",
+    "copy_tables",
+    "create_table_ddl",
+    "drop_schema",
+    "load_mapping",
+    "make_engine",
+    "read_central",
+    "redact",
+    "resolve_source",
+    "snapshot_statements",
 ]

@@ -58,7 +58,9 @@ class OdbcReader:
             cur = self.cnxn.cursor()
             try:
                 cur.execute(sql)
-                return [d[0] for d in cur.description or ()]
+                # sqliteodbc reports a name's length in UTF-8 bytes, pyodbc reads that many UTF-16
+                # units: non-ASCII names come back with a NUL-led tail. Names never hold a NUL.
+                return [str(d[0]).split("\x00", 1)[0] for d in cur.description or ()]
             finally:
                 cur.close()
         except pyodbc.Error:
