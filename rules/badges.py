@@ -94,8 +94,8 @@ def _withheld_reasons(
     m: pd.DataFrame, disciplines: pd.DataFrame, removal_findings: pd.DataFrame, as_of: pd.Timestamp
 ) -> pd.Series:
     """Vietnamese reason per candidate row, NA when nothing withholds the badge."""
-    d = recent_disciplines(disciplines, as_of).set_index("member_code")["decided_on"]
-    disc = m["member_code"].map(d)
+    d = recent_disciplines(disciplines, as_of)[["member_code", "decided_on"]]  # one row per member
+    disc = m[["member_code"]].merge(d, on="member_code", how="left")["decided_on"].set_axis(m.index)
     reason = ("bị kỷ luật ngày " + dmy(disc)).where(disc.notna())
     r = removal_findings[
         removal_findings["list_code"].isin(["REMOVAL_ABSENCE_OR_FEES", "REMOVAL_TWO_YEARS_KHT"])
