@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dvsync.datasets import SubmissionData, WorkbookResult
@@ -167,9 +168,10 @@ def _read_info(reader: _Reader) -> dict:
     }
 
 
-def _read_sheet(reader: _Reader, sheet: str, meta: dict, warnings: list[str],
-                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
-    """-> (accepted rows, quarantine, notes, rows read). Raises FileFault for sheet-level faults."""
+def _extract_sheet(reader: _Reader, sheet: str, meta: dict, warnings: list[str], source: str,
+                   ) -> tuple[pd.DataFrame, pd.Series, list[pd.DataFrame]]:
+    """-> (raw rows with internal column names, Excel row numbers, notes of the reader's own fixes).
+    Raises FileFault for sheet-level faults."""
     name = reader.name
     data, start, merged = reader.rows(sheet)
     known = {header_key(h): c for h, c in SHEETS[sheet].items()}
@@ -222,7 +224,7 @@ def _read_sheet(reader: _Reader, sheet: str, meta: dict, warnings: list[str],
             raw.loc[lost, c] = as_text[lost].str.zfill(12)
             if lost.any():
                 code_notes.append(pd.DataFrame({
-                    "source": name, "sheet": sheet, "row": row_numbers[lost].to_numpy(), "column": c,
+                    "source": source, "sheet": sheet, "row": row_numbers[lost].to_numpy(), "column": c,
                     "rule": "id_leading_zero", "value": mask_values(c, raw.loc[lost, c]).to_numpy(),
                     "message": [f"Dòng {r}: Số CCCD lưu dạng số, đã thêm số 0 đầu — định dạng cột là Văn bản (Text)"
                                 for r in row_numbers[lost]],
@@ -232,25 +234,13 @@ def _read_sheet(reader: _Reader, sheet: str, meta: dict, warnings: list[str],
             raw[c], padded = _restore_member_codes(raw[c], was_number)
             if padded.any():
                 code_notes.append(pd.DataFrame({
-                    "source": name, "sheet": sheet, "row": row_numbers[padded].to_numpy(), "column": c,
+                    "source": source, "sheet": sheet, "row": row_numbers[padded].to_numpy(), "column": c,
                     "rule": "code_leading_zero", "value": raw.loc[padded, c].astype(str).to_numpy(),
                     "message": [f"Dòng {r}: Mã đảng viên lưu dạng số, đã thêm số 0 đầu — định dạng cột là Văn bản (Text)"
                                 for r in row_numbers[padded]],
                     "severity": "note",
                 }))
-    ctx = Ctx(source=name, sheet=sheet, rows=row_numbers)
-    accepted, quarantine, notes = validate_sheet(sheet, raw, ctx)
-    notes = pd.concat([notes, *code_notes], ignore_index=True) if code_notes else notes
-    accepted = accepted.copy()
-    accepted.insert(0, "period", meta["period"])
-    accepted.insert(0, "cell_code", meta["cell_code"])
-    accepted["_source"] = name
-    accepted["_sheet"] = sheet
-    accepted["_row"] = row_numbers.iloc[accepted.index.to_numpy()].to_numpy() if len(accepted) else []
-    for c in ("cell_code", "period", "_source", "_sheet"):
-        accepted[c] = accepted[c].astype("string")
-    accepted["_row"] = accepted["_row"].astype("int64")
-    return accepted.reset_index(drop=True), quarantine, notes, len(kept)
+    return raw, row_numbers, code_notes
 
 
 def _failed(path: Path, checksum: str, message: str, meta: dict | None = None) -> WorkbookResult:
@@ -268,24 +258,37 @@ def parse_workbook(path: Path) -> WorkbookResult:
 
     meta: cell_code, period (YYYY-MM), created_on, secretary, _source, checksum, path, mtime,
     rows_read / rows_accepted / rows_quarantined (per sheet), warnings (file-level messages that
-    do not reject the file), notes (list of dicts: automatic fixes and cross-field warnings per row).
+    do not reject the file), must_fix (those of them the secretary must fix), notes (list of
+    dicts: automatic fixes and cross-field warnings per row, NOTE_COLUMNS).
     """
     path = Path(path)
+    return _validate_extracts([_extract(path, path.name)])[0]
+
+
+def _extract(path: Path, source: str) -> dict:
+    """Read one file into raw sheet frames (no validation: that runs batched). Never raises."""
+    out: dict[str, Any] = {"path": path, "source": source, "error": None, "raws": {}, "meta": {}}
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return _failed(path, "", f"Tệp {path.name}: không đọc được tệp ({exc.strerror or exc})")
+        out["error"] = f"Tệp {path.name}: không đọc được tệp ({exc.strerror or exc})"
+        out["meta"] = {"checksum": ""}
+        return out
     checksum = hashlib.sha256(data).hexdigest()
+    out["meta"] = {"checksum": checksum}
     try:
-        return _parse(path, data, checksum)
+        _extract_into(out, path, data, checksum)
     except FileFault as fault:
-        return _failed(path, checksum, str(fault))
+        out["error"] = str(fault)
+        out["raws"] = {}
     except Exception as exc:  # a bug or an exotic file must not stop the other cells
-        return _failed(path, checksum, f"Tệp {path.name}: lỗi không xác định khi đọc ({type(exc).__name__}: {exc}) "
-                                       "— báo cho quản trị dvsync")
+        out["error"] = (f"Tệp {path.name}: lỗi không xác định khi đọc ({type(exc).__name__}: {exc}) "
+                        "— báo cho quản trị dvsync")
+        out["raws"] = {}
+    return out
 
 
-def _parse(path: Path, data: bytes, checksum: str) -> WorkbookResult:
+def _extract_into(out: dict, path: Path, data: bytes, checksum: str) -> None:
     _sniff(path.name, data)
     reader = _Reader(path, data)
     missing = [s for s in REQUIRED_SHEETS if s not in reader.sheets]
@@ -298,40 +301,84 @@ def _parse(path: Path, data: bytes, checksum: str) -> WorkbookResult:
     except OSError:
         mtime = 0.0
     meta: dict[str, Any] = {
-        **info, "_source": path.name, "checksum": checksum, "path": str(path), "mtime": mtime,
+        **info, "_source": out["source"], "checksum": checksum, "path": str(path), "mtime": mtime,
         "rows_read": {}, "rows_accepted": {}, "rows_quarantined": {}, "warnings": [], "notes": [],
     }
-    formulas = _has_formulas(data)
-    if formulas:
+    out["meta"] = meta
+    if _has_formulas(data):
         meta["warnings"].append(f"Tệp {path.name}: có ô công thức — dvsync dùng giá trị đã tính sẵn; nên dán giá trị "
                                 "(Paste Special > Values) trước khi gửi")
     unknown_sheets = [s for s in reader.wb.sheet_names if header_key(s) not in _SHEET_KEYS and header_key(s) != "danhmuc"]
     if unknown_sheets:
         meta["warnings"].append(f"Tệp {path.name}: sheet không có trong mẫu, bỏ qua: {', '.join(unknown_sheets)}")
-    tables: dict[str, pd.DataFrame] = {}
-    quarantines: list[pd.DataFrame] = []
-    notes: list[pd.DataFrame] = []
     for sheet in SHEETS:
         if sheet not in reader.sheets:
             continue  # optional sheet absent: nothing to report
         try:
-            accepted, quarantine, sheet_notes, n = _read_sheet(reader, sheet, meta, meta["warnings"])
+            out["raws"][sheet] = _extract_sheet(reader, sheet, meta, meta["warnings"], out["source"])
         except FileFault as fault:
             if sheet in REQUIRED_SHEETS:
                 raise
             meta["warnings"].append(f"{fault} (sheet bị bỏ qua)")
             meta.setdefault("rejected_sheets", []).append(sheet)
+            meta.setdefault("must_fix", []).append(meta["warnings"][-1])
+
+
+def _validate_extracts(extracts: list[dict]) -> list[WorkbookResult]:
+    """Validate the sheets of many workbooks at once (one vectorised pass per sheet), then hand
+    each workbook its accepted rows, quarantine and notes."""
+    tables: dict[int, dict[str, pd.DataFrame]] = {i: {} for i in range(len(extracts))}
+    quarantines: dict[int, list[pd.DataFrame]] = {i: [] for i in range(len(extracts))}
+    notes: dict[int, list[pd.DataFrame]] = {i: [] for i in range(len(extracts))}
+    index_of = {e["source"]: i for i, e in enumerate(extracts)}
+    for sheet in SHEETS:
+        parts = [(i, e) for i, e in enumerate(extracts) if e["error"] is None and sheet in e["raws"]]
+        if not parts:
             continue
-        tables[SHEET_TABLES[sheet]] = accepted
-        quarantines.append(quarantine)
-        notes.append(sheet_notes)
-        meta["rows_read"][sheet] = n
-        meta["rows_accepted"][sheet] = len(accepted)
-        meta["rows_quarantined"][sheet] = len(quarantine)
-    q = [x for x in quarantines if len(x)]
-    nt = [x for x in notes if len(x)]
-    meta["notes"] = pd.concat(nt, ignore_index=True).to_dict("records") if nt else []
-    return WorkbookResult(meta=meta, tables=tables, quarantine=pd.concat(q, ignore_index=True) if q else empty_quarantine())
+        raw = pd.concat([e["raws"][sheet][0] for _, e in parts], ignore_index=True)
+        rows = pd.concat([e["raws"][sheet][1] for _, e in parts], ignore_index=True)
+        wb_idx = pd.Series(np.concatenate([np.full(len(e["raws"][sheet][1]), i) for i, e in parts]), dtype="int64")
+        sources = pd.Series([extracts[i]["source"] for i in wb_idx], dtype=object)
+        for col in SHEETS[sheet].values():
+            if col not in raw.columns:
+                raw[col] = None
+        ctx = Ctx(source=sources, sheet=sheet, rows=rows)
+        accepted, quarantine, sheet_notes = validate_sheet(sheet, raw, ctx, group=wb_idx)
+        pos = accepted.index.to_numpy()
+        accepted = accepted.reset_index(drop=True)
+        acc_wb = wb_idx.iloc[pos].to_numpy()
+        accepted.insert(0, "period", [extracts[i]["meta"]["period"] for i in acc_wb])
+        accepted.insert(0, "cell_code", [extracts[i]["meta"]["cell_code"] for i in acc_wb])
+        accepted["_source"] = sources.iloc[pos].to_numpy()
+        accepted["_sheet"] = sheet
+        accepted["_row"] = rows.iloc[pos].to_numpy()
+        for c in ("cell_code", "period", "_source", "_sheet"):
+            accepted[c] = accepted[c].astype("string")
+        accepted["_row"] = accepted["_row"].astype("int64")
+        q_wb = quarantine["source"].map(index_of).to_numpy() if len(quarantine) else np.array([], dtype=int)
+        n_wb = sheet_notes["source"].map(index_of).to_numpy() if len(sheet_notes) else np.array([], dtype=int)
+        for i, e in parts:
+            mine = acc_wb == i
+            tables[i][SHEET_TABLES[sheet]] = accepted[mine].reset_index(drop=True)
+            q = quarantine[q_wb == i]
+            quarantines[i].append(q)
+            notes[i].append(sheet_notes[n_wb == i])
+            notes[i].extend(e["raws"][sheet][2])
+            meta = e["meta"]
+            meta["rows_read"][sheet] = len(e["raws"][sheet][1])
+            meta["rows_accepted"][sheet] = int(mine.sum())
+            meta["rows_quarantined"][sheet] = len(q)
+    results = []
+    for i, e in enumerate(extracts):
+        if e["error"] is not None:
+            results.append(_failed(e["path"], e["meta"].get("checksum", ""), e["error"]))
+            continue
+        q = [x for x in quarantines[i] if len(x)]
+        nt = [x for x in notes[i] if len(x)]
+        e["meta"]["notes"] = pd.concat(nt, ignore_index=True).to_dict("records") if nt else []
+        results.append(WorkbookResult(meta=e["meta"], tables=tables[i],
+                                      quarantine=pd.concat(q, ignore_index=True) if q else empty_quarantine()))
+    return results
 
 
 # --- a folder of workbooks ----------------------------------------------------------------------
@@ -348,14 +395,18 @@ def _candidates(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: str(p.relative_to(folder)))
 
 
-def _parse_all(paths: list[Path], workers: int) -> list[WorkbookResult]:
-    if workers <= 1 or len(paths) < 4:
-        return [parse_workbook(p) for p in paths]
-    try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(parse_workbook, paths, chunksize=max(1, min(32, len(paths) // (workers * 4)))))
-    except Exception:  # a broken pool (killed worker, no fork) must not stop the run: go sequential
-        return [parse_workbook(p) for p in paths]
+def _parse_all(paths: list[Path], sources: list[str], workers: int) -> list[WorkbookResult]:
+    """Files are read in parallel (calamine, per-cell Python); validation runs once, batched."""
+    if workers <= 1 or len(paths) < 8:
+        extracts = [_extract(p, s) for p, s in zip(paths, sources, strict=True)]
+    else:
+        try:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                chunk = max(1, min(32, len(paths) // (workers * 4)))
+                extracts = list(pool.map(_extract, paths, sources, chunksize=chunk))
+        except Exception:  # a broken pool (killed worker, no fork) must not stop the run: go sequential
+            extracts = [_extract(p, s) for p, s in zip(paths, sources, strict=True)]
+    return _validate_extracts(extracts)
 
 
 def _counts(meta: dict) -> dict:
@@ -402,7 +453,7 @@ def read_submissions(folder: Path, period: str | None = None, workers: int | Non
                            "message": f"Tệp {p.name}: đã đọc ở lần chạy trước (không đổi)"})
             continue
         to_parse.append(p)
-    results = _parse_all(to_parse, workers)
+    results = _parse_all(to_parse, [str(p.relative_to(folder)) for p in to_parse], workers)
 
     good: list[tuple[Path, WorkbookResult]] = []
     for p, res in zip(to_parse, results, strict=True):
@@ -450,7 +501,7 @@ def read_submissions(folder: Path, period: str | None = None, workers: int | Non
         sup = str(p) in superseded
         wb_rows.append({
             "cell_code": res.meta["cell_code"], "period": res.meta["period"], "created_on": res.meta.get("created_on"),
-            "secretary": res.meta.get("secretary"), "_source": p.name, "checksum": res.meta["checksum"],
+            "secretary": res.meta.get("secretary"), "_source": res.meta["_source"], "checksum": res.meta["checksum"],
             "superseded": sup,
         })
         quarantines.append(res.quarantine)

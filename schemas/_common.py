@@ -77,7 +77,7 @@ class Col:
 class Ctx:
     """Where the rows come from, for messages."""
 
-    source: str
+    source: str | pd.Series  # a Series (aligned with ``rows``) when many workbooks are validated at once
     sheet: str
     rows: pd.Series  # row number as the user sees it, aligned with the frame positions
     row_word: str = "Dòng"  # "Bản ghi" for database rows
@@ -195,8 +195,14 @@ def normalize_columns(raw: pd.DataFrame, specs: dict[str, Col], ctx: Ctx) -> tup
     return out, pd.concat(issues, ignore_index=True) if issues else pd.DataFrame(columns=ISSUE_COLUMNS)
 
 
-def duplicate_issues(df: pd.DataFrame, keys: list[str], ctx: Ctx, order: pd.Series | None = None) -> pd.DataFrame:
-    """Rows repeating a key: every occurrence but the kept one (first, or highest ``order``)."""
+def duplicate_issues(df: pd.DataFrame, keys: list[str], ctx: Ctx, order: pd.Series | None = None,
+                     group: pd.Series | None = None) -> pd.DataFrame:
+    """Rows repeating a key: every occurrence but the kept one (first, or highest ``order``).
+    ``group`` (aligned with ``df``) keeps keys apart between workbooks validated together."""
+    label_keys = keys
+    if group is not None:
+        df = df.assign(_grp=group)
+        keys = ["_grp", *keys]
     present = df[keys].notna().all(axis=1)
     if not present.any():
         return pd.DataFrame(columns=ISSUE_COLUMNS)
@@ -215,6 +221,7 @@ def duplicate_issues(df: pd.DataFrame, keys: list[str], ctx: Ctx, order: pd.Seri
     idx = pd.MultiIndex.from_frame(dups) if len(keys) > 1 else pd.Index(dups[keys[0]])
     first_pos = kept.reindex(idx).to_numpy()
     first_rows = ctx.rows.to_numpy()[first_pos.astype(int)]
+    keys = label_keys
     key_label = " + ".join(_label(k) for k in keys)
     pos = dups.index.to_numpy()
     values = dups[keys].astype("string").agg(" | ".join, axis=1) if len(keys) > 1 else dups[keys[0]]
@@ -290,7 +297,9 @@ def split(clean: pd.DataFrame, issues: pd.DataFrame, ctx: Ctx) -> tuple[pd.DataF
             return pd.DataFrame(columns=NOTE_COLUMNS)
         row_no = rows.iloc[frame["_pos"].to_numpy()].to_numpy()
         return pd.DataFrame({
-            "source": ctx.source, "sheet": ctx.sheet, "row": row_no,
+            "source": ctx.source if isinstance(ctx.source, str)
+            else ctx.source.reset_index(drop=True).iloc[frame["_pos"].to_numpy()].to_numpy(),
+            "sheet": ctx.sheet, "row": row_no,
             "column": frame["column"].to_numpy(), "rule": frame["rule"].to_numpy(),
             "value": frame["value"].to_numpy(),
             "message": [f"{ctx.row_word} {r}: {m}" for r, m in zip(row_no, frame["message"], strict=True)],
@@ -299,8 +308,8 @@ def split(clean: pd.DataFrame, issues: pd.DataFrame, ctx: Ctx) -> tuple[pd.DataF
 
     q = lines(reject)
     if not q.empty:  # one line per rejected row, every reason kept
-        q = q.groupby("row", sort=True, as_index=False).agg({
-            "source": "first", "sheet": "first", "column": ";".join,
+        q = q.groupby(["source", "row"], sort=True, as_index=False).agg({
+            "sheet": "first", "column": ";".join,
             "rule": ";".join, "value": lambda v: ";".join("" if pd.isna(x) else str(x) for x in v),
             "message": lambda m: "; ".join([m.iloc[0], *(x.split(": ", 1)[1] for x in m.iloc[1:])]),
         })

@@ -266,15 +266,20 @@ def internal_columns(sheet: str) -> list[str]:
     return list(SHEETS[sheet].values())
 
 
-def validate_sheet(sheet: str, raw: pd.DataFrame, ctx: Ctx) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def validate_sheet(sheet: str, raw: pd.DataFrame, ctx: Ctx, group: pd.Series | None = None,
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Rows of one sheet (internal column names, any dtypes; positions 0..n-1 aligned with
-    ``ctx.rows``) -> (accepted rows, quarantine (one line per rejected row), notes)."""
+    ``ctx.rows``) -> (accepted rows, quarantine (one line per rejected row), notes).
+
+    Many workbooks are validated in one call (vectorised): ``ctx.source`` is then a Series and
+    ``group`` (aligned with positions) tells the workbooks apart for key duplicates."""
     raw = raw.reset_index(drop=True)
     clean, issues = normalize_columns(raw, SPECS[sheet], ctx)
     clean = clean[internal_columns(sheet)]
     rejected = set(issues.loc[issues["severity"] == "reject", "_pos"].astype(int)) if len(issues) else set()
     alive = clean.drop(index=list(rejected)) if rejected else clean
-    dup = duplicate_issues(alive, KEYS[sheet], ctx)
+    grp = group.reset_index(drop=True).loc[alive.index] if group is not None else None
+    dup = duplicate_issues(alive, KEYS[sheet], ctx, group=grp)
     dup_pos = set(dup["_pos"].astype(int)) if len(dup) else set()
     checked = alive.drop(index=list(dup_pos)) if dup_pos else alive
     model_issues = run_model(checked, MODELS[sheet], WARN, CHECK_COLUMNS, MESSAGES)
