@@ -7,6 +7,7 @@ not skip when the server is missing: CI has it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import os
@@ -65,9 +66,13 @@ def store(request, make_store) -> ResultsStore:
 
 
 # --- building WorkbookResults without the parser --------------------------------------------------
+@functools.cache
+def _columns(name: str) -> list[str]:
+    return list(SubmissionData.empty().tables()[name].columns)
+
+
 def _typed(rows: list[dict], name: str) -> pd.DataFrame:
-    template = SubmissionData.empty().tables()[name]
-    df = pd.DataFrame(rows, columns=list(template.columns))
+    df = pd.DataFrame(rows, columns=_columns(name))
     for col in df.columns:
         if col in {"birth_date", "admission_date", "official_date", "letter_date", "notice_sent_on",
                    "received_on", "dossier_received_on", "course_certificate_on", "political_conclusion_on"}:
