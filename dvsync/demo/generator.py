@@ -880,7 +880,8 @@ class Demo:
             self.exp("SCREEN_LOW_STANDING", self.cell(i), self.code(i), note="Nhóm 4 in DanhGia")
 
     def months_before(self, n: int) -> list[str]:
-        return [str(self.pm - d) for d in range(1, n + 1)]
+        """Up to n months before the period, latest first, in the period's calendar year only."""
+        return [str(self.pm - d) for d in range(1, n + 1) if str(self.pm - d)[:4] == self.period[:4]]
 
     def absent(self, i: int, months: list[str], attended=False, excused=False, fees=True, resend=False):
         """SinhHoat rows of member i for ``months`` (an earlier workbook each, or resent in the period's)."""
@@ -903,8 +904,11 @@ class Demo:
 
     def plant_removal_absence(self):
         ms = self.months_before(8)
-        for j, i in enumerate(self.take(self.k + 4)):
-            v = j % 7 if j < self.k else 7 + (j - self.k)
+        if len(ms) < 2:  # January or February: too few months in the year for 3 absences
+            return
+        full = len(ms) >= 7  # otherwise only the variants that need two earlier months
+        for j, i in enumerate(self.take(self.k + (4 if full else 2))):
+            v = (j % 7 if full else [1, 3][j % 2]) if j < self.k else 7 + (j - self.k)
             c = self.code(i)
             if v == 0:  # absent in two earlier workbooks and the period
                 self.absent(i, [ms[0], ms[3], self.period])
@@ -916,7 +920,7 @@ class Demo:
                     note="absent 3 months (2 earlier workbooks)",
                 )
             elif v == 1:  # months resent in the period's workbook
-                self.absent(i, [ms[1], ms[2]], resend=True)
+                self.absent(i, [ms[0], ms[1]], resend=True)
                 self.absent(i, [self.period])
                 self.exp(
                     "REMOVAL_ABSENCE_OR_FEES",
@@ -962,10 +966,10 @@ class Demo:
                     "REMOVAL_ABSENCE_OR_FEES", self.cell(i), c, "attendance", note="absent 3 earlier months"
                 )
             elif v == 7:  # near miss: two months
-                self.absent(i, [ms[2], self.period])
+                self.absent(i, [ms[0], self.period])
                 self.miss("REMOVAL_ABSENCE_OR_FEES", self.cell(i), c, "absent 2 months only")
             elif v == 8:  # near miss: third month excused
-                self.absent(i, [ms[1], ms[3]])
+                self.absent(i, [ms[0], ms[1]])
                 self.absent(i, [self.period], excused=True)
                 self.miss("REMOVAL_ABSENCE_OR_FEES", self.cell(i), c, "absent 3 months, one excused")
             elif v == 9:  # near miss: an earlier month corrected by a resend in the period's workbook
@@ -1042,8 +1046,8 @@ class Demo:
                     note="derived: disciplined, so the badge is withheld",
                 )
                 why = "disciplined"
-            elif v == 1:
-                ms_ = self.months_before(3)
+            elif v == 1 and len(self.months_before(2)) == 2:
+                ms_ = self.months_before(2)
                 self.absent(i, ms_[:2], resend=True)
                 self.absent(i, [self.period])
                 self.exp(

@@ -128,7 +128,8 @@ def _activity(demo: Demo, roster: pd.DataFrame, month: str, wb_period: str) -> p
             "fees_paid": True,
         }
     )
-    plants = [s for s in demo.sinh if s["wb"] == wb_period]
+    cells = set(own["wb_cell"])
+    plants = [s for s in demo.sinh if s["wb"] == wb_period and s["cell"] in cells]
     if plants:
         p = pd.DataFrame(
             {
