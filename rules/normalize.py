@@ -366,6 +366,9 @@ _PLAIN = frozenset(" abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 _FOREIGN = re.compile(r"[^\x00-\x7f" + "".join(sorted(VIETNAMESE_LETTERS)) + r"]")
 _VNI_MARK = re.compile(r"[öñæîäåëüïøûÖÑÆÎÄÅËÜÏØÛ]|[aeoAEO][âêÂÊ]|[aeAE][áàãåäÁÀÃÅÄ]|[aeoyAEOY][ùõÙÕ]")
 _TCVN3_MARK = re.compile(r"[\xad¡¢£¤¥¦§¨©ª«¬®µ¶·¸¹»¼½¾ÆÇËÎÏÐÑ×ØÜÞßæçëîñö÷øûüþ]|[a-z][ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝ]")
+# Symbols TCVN3 text shows and VNI never does, and VNI's base+modifier pairs.
+_TCVN3_ONLY = re.compile(r"[\xa1-\xbf×ÇÐÞß÷þç]")
+_VNI_PAIR = re.compile(r"[aeoAEO][âêÂÊ]|[aeAE][áàãåäÁÀÃÅÄ]")
 _SUSPECT = re.compile(r"[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]")
 
 
@@ -384,11 +387,19 @@ _SYLLABLE = re.compile(
 )
 
 
+_VOWELS = frozenset("aăâeêioôơuưy")
+
+
 def _syllable_ok(word: str) -> bool:
     decomposed = unicodedata.normalize("NFD", word.lower())
     if sum(c in _TONES for c in decomposed) > 1:
         return False
     base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
+    letters = unicodedata.normalize("NFC", decomposed)
+    # The tone never sits on a closing glide i/o/u/y ("tàu", not "taù"), except old-style "uý".
+    if (len(letters) >= 2 and base[-1] in "iouy" and base[-2] in _VOWELS and base[-2:] != "uy"
+            and any(c in _TONES for c in unicodedata.normalize("NFD", letters[-1]))):
+        return False
     return bool(_SYLLABLE.match(base))
 
 
@@ -424,14 +435,24 @@ def _fix_one(v: str) -> tuple[str, str | None, bool]:
         except UnicodeDecodeError:
             pass
     candidates: list[tuple[str, str]] = []
-    if _VNI_MARK.search(v):
+    # Legacy text shows foreign symbols, or letters that spell no Vietnamese syllable ("Huúnh").
+    unreadable = not _plausible(v)
+    if _VNI_MARK.search(v) or unreadable:
         candidates.append((_VNI_RE.sub(lambda m: VNI_TO_UNICODE[m.group(0)], v), "vni"))
-    if _TCVN3_MARK.search(v):
+    if _TCVN3_MARK.search(v) or unreadable:
         candidates.append(("".join(TCVN3_TO_UNICODE.get(c, c) for c in v), "tcvn3"))
+    candidates = [(c, e) for c, e in candidates if c != v]
     good = [(t, e) for t, e in candidates if _plausible(t)]
+    if len(good) == 2:  # both readings are Vietnamese: decide by characters only one encoding emits
+        if _TCVN3_ONLY.search(v):
+            good = [g for g in good if g[1] == "tcvn3"]
+        elif _VNI_PAIR.search(v):
+            good = [g for g in good if g[1] == "vni"]
+        else:  # TCVN3 (ABC) was the state standard: by far the likelier in a committee's file
+            good = [g for g in good if g[1] == "tcvn3"]
     if len(good) == 1:
         return unicodedata.normalize("NFC", good[0][0]), good[0][1], False
-    if candidates or _FOREIGN.search(v):  # legacy-looking but no single clean reading
+    if candidates or _FOREIGN.search(v) or unreadable:  # legacy-looking but no single clean reading
         return v, None, True
     return v, None, False
 
