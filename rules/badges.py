@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from rules.calendar import next_award_date
-from rules.common import add_years, dmy, dmy1, emit, none, screened, txt
+from rules.common import add_years, dmy, dmy1, emit, isin, none, screened, txt
 from rules.screening import recent_disciplines
 from schemas.contract import BADGE_MILESTONES
 
@@ -100,7 +100,7 @@ def _withheld_reasons(
     r = removal_findings[
         removal_findings["list_code"].isin(["REMOVAL_ABSENCE_OR_FEES", "REMOVAL_TWO_YEARS_KHT"])
     ]
-    on_list = m["member_code"].isin(r["member_code"])
+    on_list = isin(m["member_code"], r["member_code"])
     removal_txt = pd.Series("thuộc danh sách xem xét xóa tên", index=m.index, dtype="string")
     both = reason.notna() & on_list
     reason = reason.mask(both, reason + " và " + removal_txt).mask(~reason.notna() & on_list, removal_txt)
@@ -115,10 +115,11 @@ def badge_due(
     disciplines: pd.DataFrame,
     removal_findings: pd.DataFrame,
     as_of: pd.Timestamp,
+    candidates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Reaches milestone m* by the next award date, has no badge of m* years or more, and nothing
     withholds it. field = m*, due_date = the award date."""
-    m = badge_candidates(members, activity_gaps, badges, as_of)
+    m = badge_candidates(members, activity_gaps, badges, as_of) if candidates is None else candidates
     if m.empty:
         return none()
     m = m[_withheld_reasons(m, disciplines, removal_findings, as_of).isna().to_numpy()]
@@ -152,9 +153,10 @@ def badge_withheld(
     disciplines: pd.DataFrame,
     removal_findings: pd.DataFrame,
     as_of: pd.Timestamp,
+    candidates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Would be BADGE_DUE, but disciplined in (as_of − 12 months, as_of] or on a removal list."""
-    m = badge_candidates(members, activity_gaps, badges, as_of)
+    m = badge_candidates(members, activity_gaps, badges, as_of) if candidates is None else candidates
     if m.empty:
         return none()
     why = _withheld_reasons(m, disciplines, removal_findings, as_of)

@@ -73,7 +73,8 @@ def flag(df: pd.DataFrame, name: str) -> pd.Series:
 
 def screened(members: pd.DataFrame) -> pd.DataFrame:
     """Members the screening lists look at: status active or exempt."""
-    return members[members["status"].isin(SCREENED_STATUSES)]
+    keep = members["status"].isin(SCREENED_STATUSES)
+    return members if keep.all() else members[keep]  # already filtered: no copy of a million rows
 
 
 def is_inactive(status: pd.Series) -> pd.Series:
@@ -223,3 +224,34 @@ def none() -> pd.DataFrame:
 
         _EMPTY = empty_findings()
     return _EMPTY.copy()
+
+
+def isin(s: pd.Series, values) -> pd.Series:
+    """``s.isin(values)`` for text, NA -> False. pandas' isin on Arrow-backed strings goes through
+    Python objects (tens of seconds on a million rows); pyarrow's is_in is a hash kernel."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    vals = pd.Series(values.to_numpy() if isinstance(values, pd.Index | pd.Series) else list(values))
+    vals = vals.astype("string").dropna().drop_duplicates()
+    if s.empty or vals.empty:
+        return pd.Series(False, index=s.index, dtype=bool)
+    arr = pa.array(s.astype("string"), type=pa.large_string(), from_pandas=True)
+    hit = pc.is_in(arr, value_set=pa.array(vals, type=pa.large_string(), from_pandas=True))
+    return pd.Series(hit.fill_null(False).to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
+
+
+def id_key(s: pd.Series) -> pd.Series:
+    """``normalize.restore_id`` with a vectorised fast path for values that are digits already
+    (after validation nearly all are); the others go through restore_id itself."""
+    from rules.normalize import restore_id
+
+    s = s.astype("string")
+    digits = s.str.fullmatch(r"\d+").fillna(False).astype(bool)
+    out = s.where(digits)
+    n = out.str.len()
+    out = out.mask((n == 11) | (n == 8), "0" + out)  # the leading zero Excel dropped
+    other = s.notna() & ~digits
+    if other.any():
+        out[other] = restore_id(s[other]).to_numpy()
+    return out.astype("string")

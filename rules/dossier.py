@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from rules.calendar import add_working_days
-from rules.common import dmy, dmy1, emit, none, screened, txt
+from rules.common import dmy, dmy1, emit, isin, none, screened, txt
 
 REQUIRED_DOCS = ["CN-NTVD", "1-KND", "2-KND", "3-KND", "QD-KN", "1-HSDV", "2-HSDV"]
 DOC_LABELS = {
@@ -59,6 +59,27 @@ def _required(members: pd.DataFrame, as_of: pd.Timestamp, mode: str) -> pd.DataF
     return req
 
 
+def _missing_nightly(m: pd.DataFrame, docs: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """(member_code, doc_type, year) missing, one document type at a time (hash look-ups, no
+    member x document cross product)."""
+    last = pd.Timestamp(as_of).year - 1
+    doc_type = docs["doc_type"].astype("string")
+    parts = []
+    for code in [*REQUIRED_DOCS, "QD-CT", "3-HSDV"]:
+        held = docs["member_code"][(doc_type == code).fillna(False).to_numpy()]
+        need = m
+        if code == "QD-CT":
+            need = m[m["official_date"].notna()]
+        elif code == "3-HSDV":
+            need = m[(m["admission_date"].dt.year < last).fillna(False)]
+            year = pd.to_numeric(docs["year"], errors="coerce")
+            held = docs["member_code"][((doc_type == code) & (year == last)).fillna(False).to_numpy()]
+        miss = need.loc[~isin(need["member_code"], held).to_numpy(), ["member_code"]]
+        parts.append(miss.assign(doc_type=code, year=last if code == "3-HSDV" else None))
+    req = pd.concat(parts, ignore_index=True)
+    return req.astype({"member_code": "string", "doc_type": "string", "year": "Int64"})
+
+
 # Source: HD 01-HD/TW point 8; HD 12-HD/BTCTW (mẫu hồ sơ); 3-HSĐV every year.
 def dossier_missing_doc(
     members: pd.DataFrame, dossier_documents: pd.DataFrame, as_of: pd.Timestamp, mode: str = "nightly"
@@ -69,14 +90,17 @@ def dossier_missing_doc(
     m = screened(members)
     if m.empty:
         return none()
-    req = _required(m, as_of, mode)
-    held = dossier_documents[["member_code", "doc_type", "year"]].astype(
-        {"member_code": "string", "doc_type": "string", "year": "Int64"}
-    )
-    # Only 3-HSDV is per year; the other documents match whatever their year column holds.
-    held = held.assign(year=held["year"].where(held["doc_type"] == "3-HSDV")).drop_duplicates()
-    req = req.merge(held.assign(_held=True), on=["member_code", "doc_type", "year"], how="left")
-    req = req[req["_held"].isna()]
+    if mode == "audit":
+        req = _required(m, as_of, mode)
+        held = dossier_documents[["member_code", "doc_type", "year"]].astype(
+            {"member_code": "string", "doc_type": "string", "year": "Int64"}
+        )
+        # Only 3-HSDV is per year; the other documents match whatever their year column holds.
+        held = held.assign(year=held["year"].where(held["doc_type"] == "3-HSDV")).drop_duplicates()
+        req = req.merge(held.assign(_held=True), on=["member_code", "doc_type", "year"], how="left")
+        req = req[req["_held"].isna()].drop(columns="_held")
+    else:
+        req = _missing_nightly(m, dossier_documents, as_of)
     if req.empty:
         return none()
     req = req.merge(m[["member_code", "full_name", "cell_code"]], on="member_code", how="left")

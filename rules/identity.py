@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rules.common import emit, none, screened, txt
-from rules.normalize import restore_id
+from rules.common import emit, id_key, isin, none, screened, txt
 
 # Birth-registration codes of the 63 provinces (TT 07/2016/TT-BCA, kept by TT 59/2021/TT-BCA).
 PROVINCE_CODES = frozenset(
@@ -89,7 +88,7 @@ def personal_id_problems(
     Null IDs and 9-digit CMND are fine (old records). An 11-digit ID gets its leading 0 back
     first. Birth date and gender are checked only when given and present.
     """
-    pid = restore_id(personal_id)
+    pid = id_key(personal_id)
     n = pid.str.len()
     reason = pd.Series(pd.NA, index=pid.index, dtype="string")
     bad_len = pid.notna() & ~n.isin([9, 12]).fillna(False)
@@ -97,7 +96,7 @@ def personal_id_problems(
         bad_len, "không phải 12 chữ số (CCCD) hay 9 chữ số (CMND): có " + n.astype("string") + " chữ số"
     )
     twelve = (n == 12).fillna(False)
-    bad_prov = twelve & ~pid.str.slice(0, 3).isin(PROVINCE_CODES).fillna(False)
+    bad_prov = twelve & ~isin(pid.str.slice(0, 3), PROVINCE_CODES)
     reason = reason.mask(
         reason.isna() & bad_prov,
         "mã tỉnh nơi đăng ký khai sinh " + txt(pid.str.slice(0, 3)) + " không tồn tại",

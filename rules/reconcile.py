@@ -12,7 +12,7 @@ from rules import identity as idn
 from rules import roster as ro
 from rules import screening as sc
 from rules import transfers as tr
-from rules.common import live_workbooks, none, period_rows, submitted_cells
+from rules.common import live_workbooks, none, period_rows, screened, submitted_cells
 from rules.findings import finalize
 
 
@@ -33,18 +33,19 @@ def run_rules(central: CentralData, submissions: SubmissionData, ctx: RunContext
     all_out = period_rows_all(submissions.transfers_out, wb)
     all_in = period_rows_all(submissions.transfers_in, wb)
 
+    scr = screened(members)  # filtered once; the rules' own screened() then costs nothing
     out: dict[str, pd.DataFrame] = {}
     paired_out, paired_in = tr.pair_out(transfers, all_out), tr.pair_in(transfers, all_in, orgs)
     sos = tr.still_on_sender_pairs(transfers, members, roster)
     out["transfers"] = _concat(
         [
-            tr.transfer_overdue(transfers, members, as_of, paired_in),
-            tr.transfer_not_notified(transfers, members, paired_out),
-            tr.transfer_dossier_missing(transfers, members, paired_in),
+            tr.transfer_overdue(transfers, scr, as_of, paired_in),
+            tr.transfer_not_notified(transfers, scr, paired_out),
+            tr.transfer_dossier_missing(transfers, scr, paired_in),
             tr.transfer_unmatched_in(transfers, transfers_in, orgs),
             tr.transfer_still_on_sender(transfers, members, roster, sos),
-            tr.temp_transfer_expired(transfers, members, as_of),
-            tr.transfer_fees_gap(transfers, members),
+            tr.temp_transfer_expired(transfers, scr, as_of),
+            tr.transfer_fees_gap(transfers, scr),
         ]
     )
     out["roster"] = _concat(
@@ -58,30 +59,32 @@ def run_rules(central: CentralData, submissions: SubmissionData, ctx: RunContext
             ro.submission_missing(orgs, members, cells_sent, period),
         ]
     )
-    out["identity"] = idn.invalid_personal_id(members)
+    out["identity"] = idn.invalid_personal_id(scr)
     out["dossier"] = _concat(
         [
-            do.dossier_missing_doc(members, central.dossier_documents, as_of, ctx.mode),
-            do.probation_overdue(members, as_of),
+            do.dossier_missing_doc(scr, central.dossier_documents, as_of, ctx.mode),
+            do.probation_overdue(scr, as_of),
         ]
     )
     # Removal lists first: BADGE_WITHHELD depends on them.
     removal = _concat(
         [
-            sc.removal_absence_or_fees(members, submissions.activity, wb, period),
-            sc.removal_two_years_kht(members, central.ratings),
+            sc.removal_absence_or_fees(scr, submissions.activity, wb, period),
+            sc.removal_two_years_kht(scr, central.ratings),
         ]
     )
     out["screening"] = _concat(
         [
-            sc.screen_not_completed(members, central.ratings),
-            sc.screen_transfer_rules(members, out["transfers"]),
-            sc.screen_discipline(members, central.disciplines, as_of),
-            sc.screen_low_standing(members, period_rows(submissions.screening, wb, period), period),
+            sc.screen_not_completed(scr, central.ratings),
+            sc.screen_transfer_rules(scr, out["transfers"]),
+            sc.screen_discipline(scr, central.disciplines, as_of),
+            sc.screen_low_standing(scr, period_rows(submissions.screening, wb, period), period),
             removal,
         ]
     )
-    badge_args = (members, central.activity_gaps, central.badges, central.disciplines, removal, as_of)
+    # Computed once for both badge lists (the milestone dates of every member).
+    candidates = bd.badge_candidates(scr, central.activity_gaps, central.badges, as_of)
+    badge_args = (scr, central.activity_gaps, central.badges, central.disciplines, removal, as_of, candidates)
     out["badges"] = _concat([bd.badge_due(*badge_args), bd.badge_withheld(*badge_args)])
     out["admission"] = ad.admission(period_rows(submissions.candidates, wb, period), as_of)
     return out

@@ -12,7 +12,9 @@ from rules.common import (
     FIELD_LABELS,
     dmy,
     emit,
+    id_key,
     is_inactive,
+    isin,
     lit,
     month_label,
     none,
@@ -21,7 +23,7 @@ from rules.common import (
     status_label,
     txt,
 )
-from rules.normalize import fold_name, restore_id
+from rules.normalize import fold_name
 from schemas.contract import CELL_KINDS, ROSTER_FIELDS
 
 _PAIR = ["member_code", "cell_code"]
@@ -49,7 +51,7 @@ def roster_missing_in_cell(
     """Central member active/exempt in cell C, C sent a workbook, C's roster lacks them (own or guest),
     and no official transfer of theirs out of C is in transit (in transit: expected on neither roster)."""
     m = screened(members)
-    m = m[m["cell_code"].isin(cells_sent)]
+    m = m[isin(m["cell_code"], cells_sent)]
     listed = roster[_PAIR].astype("string").drop_duplicates().assign(_listed=True)
     m = m.merge(listed, on=_PAIR, how="left")
     m = m[m["_listed"].isna()]
@@ -86,7 +88,7 @@ def roster_missing_in_cell(
 # Source: contract §4 ROSTER_NOT_IN_CENTRAL; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
 def roster_not_in_central(members: pd.DataFrame, roster: pd.DataFrame, period: str) -> pd.DataFrame:
     """A roster row (own or guest) whose member code central does not know."""
-    r = roster[roster["member_code"].notna() & ~roster["member_code"].isin(members["member_code"])]
+    r = roster[roster["member_code"].notna() & ~isin(roster["member_code"], members["member_code"])]
     if r.empty:
         return none()
     row = txt(r["_row"].astype("string") if "_row" in r.columns else None)
@@ -191,7 +193,7 @@ def _norm_field(name: str, s: pd.Series) -> pd.Series:
     if name in ("birth_date", "admission_date", "official_date"):
         return pd.to_datetime(s, errors="coerce").dt.normalize()
     if name == "personal_id":
-        return restore_id(s)
+        return id_key(s)
     return s.astype("string")
 
 
@@ -257,7 +259,7 @@ def duplicate_person(members: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFram
     """(a) member codes (any status) sharing a personal ID, one finding per code;
     (b) one member code on two or more cells' rosters as own, one finding per listing cell."""
     out = []
-    pid = restore_id(members["personal_id"])
+    pid = id_key(members["personal_id"])
     m = members.assign(_pid=pid)[pid.notna()]
     m = m[m.duplicated("_pid", keep=False)]
     if not m.empty:
@@ -333,7 +335,7 @@ def submission_missing(
     orgs = orgs[orgs["active"].astype("boolean").fillna(True).astype(bool)]
     counts = screened(members).groupby("cell_code").size()
     orgs = orgs.assign(_n=orgs["org_code"].map(counts).fillna(0).astype(int))
-    orgs = orgs[(orgs["_n"] > 0) & ~orgs["org_code"].isin(cells_sent)]
+    orgs = orgs[(orgs["_n"] > 0) & ~isin(orgs["org_code"], cells_sent)]
     if orgs.empty:
         return none()
     detail = (

@@ -10,6 +10,7 @@ from rules.common import (
     dmy1,
     emit,
     flag,
+    isin,
     live_workbooks,
     month_labels,
     none,
@@ -50,7 +51,7 @@ def screen_not_completed(members: pd.DataFrame, ratings: pd.DataFrame) -> pd.Dat
     if year is None:
         return none()
     m = screened(members)
-    m = m[m["member_code"].isin(_kht_members(ratings, year))]
+    m = m[isin(m["member_code"], _kht_members(ratings, year))]
     if m.empty:
         return none()
     detail = _who(m) + " bị xếp loại Không hoàn thành nhiệm vụ năm " + str(year) + " (nhóm 1, KH 71-KH/ĐU)."
@@ -86,7 +87,7 @@ def screen_transfer_rules(members: pd.DataFrame, transfer_findings: pd.DataFrame
         .agg(lambda s: "; ".join(sorted(set(s))))
     )
     m = screened(members)
-    m = m[m["member_code"].isin(why.index)]
+    m = m[isin(m["member_code"], why.index)]
     if m.empty:
         return none()
     m = m.assign(_why=m["member_code"].map(why).astype("string"))
@@ -181,19 +182,24 @@ def year_activity(activity: pd.DataFrame, workbooks: pd.DataFrame, period: str) 
     a = activity[(activity["month"] >= f"{year}-01") & (activity["month"] <= period)]
     if a.empty:
         return a
+    keys = [k for k in ("cell_code", "period", "_source") if k in a.columns and k in workbooks.columns]
     wb = live_workbooks(workbooks)
-    keys = [k for k in ("cell_code", "period", "_source") if k in a.columns and k in wb.columns]
-    if "superseded" in workbooks.columns and keys:
-        gone = workbooks.loc[~workbooks.index.isin(wb.index), keys].astype("string").assign(_gone=True)
-        hit = a[keys].astype("string").merge(gone.drop_duplicates(keys), on=keys, how="left")["_gone"]
+    if len(wb) < len(workbooks) and keys:
+        gone = workbooks.loc[~workbooks.index.isin(wb.index), keys].astype("string").drop_duplicates()
+        hit = a[keys].astype("string").merge(gone.assign(_gone=True), on=keys, how="left")["_gone"]
         a = a[hit.isna().to_numpy()]
+    # Only (member, month) pairs reported more than once need the ordering (a few rows, not all).
+    dup = a.duplicated(["member_code", "month"], keep=False).to_numpy()
+    if not dup.any():
+        return a
+    d = a[dup]
     if "created_on" in wb.columns and keys:
-        created = wb[[*keys, "created_on"]].drop_duplicates(keys)
-        a = a.merge(created, on=keys, how="left")
+        d = d.merge(wb[[*keys, "created_on"]].drop_duplicates(keys), on=keys, how="left").set_axis(d.index)
     else:
-        a = a.assign(created_on=pd.NaT)
-    a = a.sort_values(["period", "created_on"], na_position="first", kind="stable")
-    return a.drop_duplicates(["member_code", "month"], keep="last")
+        d = d.assign(created_on=pd.NaT)
+    d = d.sort_values(["period", "created_on"], na_position="first", kind="stable")
+    d = d.drop_duplicates(["member_code", "month"], keep="last").drop(columns="created_on")
+    return pd.concat([a[~dup], d])
 
 
 # Source: QĐ 294-QĐ/TW point 8.1 — 3 months in a year absent, or fees unpaid, without reason.
@@ -206,15 +212,15 @@ def removal_absence_or_fees(
     a = year_activity(activity, workbooks, period)
     if a.empty:
         return none()
-    m = screened(members)[["member_code", "full_name", "cell_code", "status"]]
-    a = a[["member_code", "month", "attended", "excused", "fees_paid"]].merge(
-        m, on="member_code", how="inner"
-    )
     excused = flag(a, "excused")
     # Unknown (NA) attendance or payment is not held against the member.
     absent = a["attended"].astype("boolean").eq(False).fillna(False).astype(bool) & ~excused
-    absent &= (a["status"] != "exempt").to_numpy()
     unpaid = a["fees_paid"].astype("boolean").eq(False).fillna(False).astype(bool) & ~excused
+    a = a.assign(_absent=absent, _unpaid=unpaid)[(absent | unpaid).to_numpy()]  # few rows from here on
+    m = screened(members)[["member_code", "full_name", "cell_code", "status"]]
+    a = a[["member_code", "month", "_absent", "_unpaid"]].merge(m, on="member_code", how="inner")
+    absent = a["_absent"] & (a["status"] != "exempt").to_numpy()  # exempt: absences do not count
+    unpaid = a["_unpaid"]
     year = period[:4]
     out = []
     for field, mask, what in (
@@ -226,7 +232,7 @@ def removal_absence_or_fees(
             continue
         counts = bad.groupby("member_code").size()
         hit = counts[counts >= REMOVAL_MONTHS].index
-        bad = bad[bad["member_code"].isin(hit)].sort_values("month")
+        bad = bad[isin(bad["member_code"], hit)].sort_values("month")
         if bad.empty:
             continue
         months = month_labels(bad["month"]).groupby(bad["member_code"]).agg(", ".join)
@@ -271,7 +277,7 @@ def removal_two_years_kht(members: pd.DataFrame, ratings: pd.DataFrame) -> pd.Da
     for back in range(1, KHT_YEARS):
         both = both.intersection(_kht_members(ratings, year - back))
     m = screened(members)
-    m = m[m["member_code"].isin(both)]
+    m = m[isin(m["member_code"], both)]
     if m.empty:
         return none()
     detail = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rules.calendar import add_working_days
-from rules.common import ancestors, dmy, dmy1, emit, month_labels, none, own_rows, screened, txt
+from rules.common import ancestors, dmy, dmy1, emit, isin, month_labels, none, own_rows, screened, txt
 
 OVERDUE_WORKING_DAYS = 30  # QĐ 294 point 6.3.1: present the letter within 30 working days
 
@@ -285,7 +285,7 @@ def still_on_sender_pairs(
     on the sending cell's roster as own. Status active/exempt/transferred_out (a transfer out of
     the database's scope leaves the member transferred_out: still the sender's fault)."""
     ok = members[members["status"].isin(["active", "exempt", "transferred_out"])]
-    t = transfers[(transfers["kind"] == "official") & transfers["member_code"].isin(ok["member_code"])]
+    t = transfers[(transfers["kind"] == "official") & isin(transfers["member_code"], ok["member_code"])]
     t = t.sort_values(["letter_date", "received_on", "transfer_id"], na_position="first")
     t = t.drop_duplicates("member_code", keep="last")
     t = t[t["received_on"].notna()]
