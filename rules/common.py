@@ -160,9 +160,15 @@ def period_rows(rows: pd.DataFrame, workbooks: pd.DataFrame, period: str) -> pd.
         return rows
     rows = rows[rows["period"] == period]
     rows = _drop_superseded(rows, workbooks)
-    chosen = period_workbooks(workbooks, period)
-    if chosen.empty or "_source" not in rows.columns or "_source" not in chosen.columns:
+    if "_source" not in rows.columns or "_source" not in workbooks.columns:
         return rows
+    live = live_workbooks(workbooks)
+    live = live[live["period"] == period]
+    several = live["cell_code"][live["cell_code"].duplicated(keep=False)]
+    if several.empty:  # the usual case: one workbook per cell, nothing to choose
+        return rows
+    chosen = period_workbooks(workbooks, period)
+    chosen = chosen[chosen["cell_code"].isin(several)]
     pick = chosen[["cell_code", "_source"]].rename(columns={"_source": "_chosen"}).astype("string")
     merged = rows[["cell_code", "_source"]].astype("string").merge(pick, on="cell_code", how="left")
     keep = merged["_chosen"].isna() | (merged["_chosen"] == merged["_source"]).fillna(False)

@@ -90,3 +90,29 @@ def test_input_frames_are_not_modified():
     reconcile(c, s, ctx())
     pd.testing.assert_frame_equal(c.members, before[0])
     pd.testing.assert_frame_equal(s.roster, before[1])
+
+
+def test_rows_with_every_optional_value_missing():
+    c = central(
+        members=[member("1")],
+        transfers=[{"transfer_id": "T1", "member_code": "1"}],
+        ratings=[{"member_code": "1"}],
+        disciplines=[{"member_code": "1"}],
+        badges=[{"member_code": "1"}],
+        activity_gaps=[{"member_code": "1"}],
+        dossier_documents=[{"member_code": "1"}],
+    )
+    s = submissions(
+        roster=[{"cell_code": "C1", "member_code": "1"}],
+        activity=[{"cell_code": "C1", "member_code": "1", "month": "2026-10"}],
+        transfers_in=[{"cell_code": "C1", "member_code": "1"}],
+        transfers_out=[{"cell_code": "C1", "member_code": "1"}],
+        candidates=[{"cell_code": "C1"}],
+        screening=[{"cell_code": "C1", "member_code": "1"}],
+    )
+    f = reconcile(c, s, ctx())
+    # The unmatched ChuyenDen row and the empty candidate are findings; nothing crashes on the NAs.
+    assert {"TRANSFER_UNMATCHED_IN", "ADMISSION_NOT_ELIGIBLE"} <= set(f["list_code"])
+    assert (
+        not f["list_code"].isin(["ROSTER_MISSING_IN_CELL", "ROSTER_FIELD_MISMATCH", "TRANSFER_OVERDUE"]).any()
+    )
