@@ -103,15 +103,30 @@ class _Formats:
         self.cell_date = wb.add_format({**base, **border, "num_format": "dd/mm/yyyy", "align": "center"})
         self.link = wb.add_format({**base, **border, "font_color": "#0563C1", "underline": 1})
         self.total = wb.add_format({**base, **border, "bold": True, "bg_color": "#F2F2F2"})
-        # Row formats per severity: the fill carries the severity on screen and on a colour print.
-        self.row: dict[tuple[str, str], Any] = {}
-        for sev, fill in {**SEVERITY_FILL, "": "#FFFFFF"}.items():
-            common = {**base, **border, "bg_color": fill}
-            self.row[sev, "text"] = wb.add_format(common)
-            self.row[sev, "wrap"] = wb.add_format({**common, "text_wrap": True})
-            self.row[sev, "date"] = wb.add_format({**common, "num_format": "dd/mm/yyyy", "align": "center"})
-            self.row[sev, "num"] = wb.add_format({**common, "align": "right"})
-            self.row[sev, "new"] = wb.add_format({**common, "bold": True, "font_color": "#C00000"})
+        # Row formats per severity, made on first use (formats cost time per workbook).
+        self._wb, self._base, self._border = wb, base, border
+        self.row = _RowFormats(self)
+
+
+class _RowFormats(dict):
+    """(severity, kind) -> format; the fill carries the severity on screen and on a colour print."""
+
+    def __init__(self, owner: _Formats) -> None:
+        super().__init__()
+        self.owner = owner
+
+    def __missing__(self, key: tuple[str, str]) -> Any:
+        sev, kind = key
+        o = self.owner
+        common = {**o._base, **o._border, "bg_color": SEVERITY_FILL.get(sev, "#FFFFFF")}
+        extra: dict[str, Any] = {
+            "text": {}, "wrap": {"text_wrap": True}, "num": {"align": "right"},
+            "date": {"num_format": "dd/mm/yyyy", "align": "center"},
+            "new": {"bold": True, "font_color": "#C00000"},
+        }[kind]
+        fmt = o._wb.add_format({**common, **extra})
+        self[key] = fmt
+        return fmt
 
 
 def _print_setup(ws: Any, org_name: str, title: str, repeat_to: int) -> None:

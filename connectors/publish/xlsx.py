@@ -184,9 +184,16 @@ def write_committee_workbooks(
     active = _truthy(publish["active"]) if "active" in publish.columns else pd.Series(True, publish.index)
     committees = sorted(set(publish.loc[active.to_numpy(), "org_code"]) | has_findings)
 
-    groups = {code: g for code, g in open_rows.groupby("ancestor", sort=False)}
-    resolved_by = {code: dict(s.droplevel(0).items()) for code, s in resolved.groupby(level=0)} \
-        if len(resolved) else {}
+    # Rows are sorted by committee: each committee is one slice (no per-committee pandas work).
+    anc = open_rows["ancestor"].to_numpy(dtype=object)
+    starts = {code: i for i, code in reversed(list(enumerate(anc)))}
+    ends = {code: i + 1 for i, code in enumerate(anc)}
+    row_hash = open_rows["_hash"].to_numpy()
+    values = [open_rows[c].to_numpy(dtype=object, na_value=None) for c in ROW_COLUMNS]
+    org_col, committee_col = values[ROW_COLUMNS.index("org_code")], values[ROW_COLUMNS.index("committee_code")]
+    resolved_by: dict[str, dict[str, int]] = {}
+    for (code, list_code), n in resolved.items():
+        resolved_by.setdefault(str(code), {})[str(list_code)] = int(n)
 
     # Organisation names are printed too: a renamed organisation rewrites the workbooks (rare).
     names_digest = hashlib.sha256(json.dumps(sorted(names.items()), ensure_ascii=False).encode()).hexdigest()
@@ -194,14 +201,13 @@ def write_committee_workbooks(
     new_manifest: dict[str, Any] = {}
     staging = folder / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     jobs: list[WorkbookJob] = []
-    empty = open_rows.iloc[0:0]
     for code in committees:
-        g = groups.get(code, empty)
-        res = {str(k): int(v) for k, v in resolved_by.get(code, {}).items()}
+        lo, hi = starts.get(code, 0), ends.get(code, 0)
+        res = resolved_by.get(code, {})
         h = hashlib.sha256()
         h.update(json.dumps([FORMAT_VERSION, code, names_digest, res, order],
                             ensure_ascii=False).encode("utf-8"))
-        h.update(g["_hash"].to_numpy().tobytes())
+        h.update(row_hash[lo:hi].tobytes())
         digest = h.hexdigest()
         final = committee_workbook_path(out_dir, code)
         rel = final.relative_to(out_dir).as_posix()
@@ -209,11 +215,9 @@ def write_committee_workbooks(
         if prev and prev.get("hash") == digest and final.exists():
             new_manifest[code] = prev
             continue
-        new_manifest[code] = {"hash": digest, "file": rel, "rows": len(g), "as_of": as_of_iso}
-        sub_names = {c: names[c] for c in set(g["org_code"].dropna()) | set(g["committee_code"].dropna())
-                     if c in names}
-        rows = [tuple(None if pd.isna(v) else str(v) for v in r)
-                for r in g[ROW_COLUMNS].itertuples(index=False, name=None)]
+        new_manifest[code] = {"hash": digest, "file": rel, "rows": hi - lo, "as_of": as_of_iso}
+        sub_names = {c: names[c] for c in set(org_col[lo:hi]) | set(committee_col[lo:hi]) if c in names}
+        rows = list(zip(*(v[lo:hi] for v in values), strict=True)) if hi > lo else []
         jobs.append(WorkbookJob(
             org_code=code, org_name=names.get(code, code), as_of=as_of_iso,
             path=str(staging / f"{code}.xlsx"), rows=rows, resolved=res, names=sub_names, list_order=order,
