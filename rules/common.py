@@ -238,12 +238,16 @@ def isin(s: pd.Series, values) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    vals = pd.Series(values.to_numpy() if isinstance(values, pd.Index | pd.Series) else list(values))
-    vals = vals.astype("string").dropna().drop_duplicates()
+    if isinstance(values, pd.Series | pd.Index):
+        vals = pd.Series(values.to_numpy()) if isinstance(values, pd.Index) else values
+    else:
+        vals = pd.Series(list(values), dtype="string")
     if s.empty or vals.empty:
         return pd.Series(False, index=s.index, dtype=bool)
     arr = pa.array(s.astype("string"), type=pa.large_string(), from_pandas=True)
-    hit = pc.is_in(arr, value_set=pa.array(vals, type=pa.large_string(), from_pandas=True))
+    value_set = pa.array(vals.astype("string"), type=pa.large_string(), from_pandas=True)
+    # skip_nulls: an NA never matches; duplicates in the value set are harmless to the hash kernel.
+    hit = pc.is_in(arr, value_set=value_set, skip_nulls=True)
     return pd.Series(hit.fill_null(False).to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
 
 

@@ -209,6 +209,18 @@ def removal_absence_or_fees(
     """≥ 3 months of the period's year (up to the period) absent without reason -> field attendance;
     ≥ 3 months fees unpaid without reason -> field fees. Exempt members' absences do not count.
     ``activity``: SinhHoat rows of all workbooks given. ref = the year."""
+    # Only members with at least one bad month can reach 3; the latest-wins ordering (a hash over
+    # every member-month) runs on their rows only.
+    excused_all = flag(activity, "excused")
+    maybe_bad = (
+        activity["attended"].astype("boolean").eq(False).fillna(False).astype(bool)
+        | activity["fees_paid"].astype("boolean").eq(False).fillna(False).astype(bool)
+    ) & ~excused_all
+    if not maybe_bad.any():
+        return none()
+    activity = activity[
+        isin(activity["member_code"], activity["member_code"][maybe_bad.to_numpy()]).to_numpy()
+    ]
     a = year_activity(activity, workbooks, period)
     if a.empty:
         return none()
