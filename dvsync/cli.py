@@ -16,8 +16,11 @@ EXIT_OK, EXIT_FIX, EXIT_USAGE, EXIT_SOURCE = 0, 1, 2, 3
 
 
 def _source_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--central", help="SQLAlchemy URL or odbc:<connection string> of the central database "
-                   "(default: $DVSYNC_CENTRAL_URL, else the bundled demo data)")
+    p.add_argument(
+        "--central",
+        help="SQLAlchemy URL or odbc:<connection string> of the central database "
+        "(default: $DVSYNC_CENTRAL_URL, else the bundled demo data)",
+    )
     p.add_argument("--submissions", help="folder of the cells' workbooks")
     p.add_argument("--out", help="output folder (default: $DVSYNC_OUT or ./dvsync-out)")
     p.add_argument("--as-of", dest="as_of", help="reference date, YYYY-MM-DD or dd/mm/yyyy (default: today)")
@@ -25,6 +28,11 @@ def _source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results", help="results database URL (default: SQLite in the output folder)")
     p.add_argument("--mapping", help="YAML mapping of the central tables and columns")
     p.add_argument("--chunk-size", dest="chunk_size", type=int, default=100_000, help="rows per fetch")
+    p.add_argument(
+        "--dask-address",
+        dest="dask_address",
+        help="run the tasks on an existing Dask cluster (default: $DVSYNC_DASK_ADDRESS, else locally)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,13 +65,26 @@ def _run_flow(args: argparse.Namespace, mode: str) -> int:
     prefect_defaults()
     from connectors.central import MappingError, SourceUnavailable
     from dvsync.inputs import UsageError
+    from dvsync.settings import Settings
     from flows.nightly import nightly_reconciliation
+    from flows.runner import with_task_runner
 
     try:
-        summary = nightly_reconciliation(
-            central=args.central, submissions=args.submissions, out=args.out, as_of=args.as_of,
-            period=args.period, results=args.results, mapping=args.mapping,
-            committee=getattr(args, "committee", None), mode=mode, chunk_size=args.chunk_size,
+        flow_fn, dask_workers = with_task_runner(
+            nightly_reconciliation, args.dask_address or Settings.from_env().dask_address
+        )
+        summary = flow_fn(
+            central=args.central,
+            submissions=args.submissions,
+            out=args.out,
+            as_of=args.as_of,
+            period=args.period,
+            results=args.results,
+            mapping=args.mapping,
+            committee=getattr(args, "committee", None),
+            mode=mode,
+            chunk_size=args.chunk_size,
+            dask_workers=dask_workers,
         )
     except SourceUnavailable as exc:
         print(f"dvsync: không đọc được nguồn dữ liệu: {exc}", file=sys.stderr)
@@ -95,8 +116,13 @@ def main(argv: list[str] | None = None) -> int:
 
             kwargs["as_of"] = parse_as_of(args.as_of).date()
         start = time.perf_counter()
-        info = generate(members=args.members, out=Path(args.out), seed=args.seed,
-                        progress=lambda m: print(m, flush=True), **kwargs)
+        info = generate(
+            members=args.members,
+            out=Path(args.out),
+            seed=args.seed,
+            progress=lambda m: print(m, flush=True),
+            **kwargs,
+        )
         print(f"Xong trong {time.perf_counter() - start:.1f} s: {info}")
         return EXIT_OK
     if args.command == "check":

@@ -89,15 +89,25 @@ def resolve_inputs(
     folder = Path(submissions)
     if not folder.is_dir():
         raise UsageError(f"Không tìm thấy thư mục bảng nộp: {folder}")
-    ts = parse_as_of(as_of) if as_of else (
-        pd.Timestamp(demo_meta["as_of"]) if demo_meta else pd.Timestamp.today().normalize()
+    ts = (
+        parse_as_of(as_of)
+        if as_of
+        else (pd.Timestamp(demo_meta["as_of"]) if demo_meta else pd.Timestamp.today().normalize())
     )
     per = parse_period(period) if period else demo_meta.get("period") if demo_meta and not as_of else None
     per = per or default_period(ts)
     out_dir = Path(out) if out else settings.out
     out_dir.mkdir(parents=True, exist_ok=True)
-    results_url = results or settings.results_url or f"sqlite:///{(out_dir / 'results.sqlite').resolve().as_posix()}"
+    results_url = (
+        results or settings.results_url or f"sqlite:///{(out_dir / 'results.sqlite').resolve().as_posix()}"
+    )
     return RunInputs(
-        central=source, submissions=folder, out=out_dir, as_of=ts, period=per, results=results_url,
-        workers=settings.workers, demo=bool(demo_meta),
+        central=source,
+        submissions=folder,
+        out=out_dir,
+        as_of=ts,
+        period=per,
+        results=results_url,
+        workers=settings.workers,
+        demo=bool(demo_meta),
     )

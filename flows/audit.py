@@ -20,6 +20,13 @@ def dossier_audit(
 ) -> dict:
     """Every required dossier document of every year, for the committee's members only."""
     return nightly_reconciliation(
-        central=central, submissions=submissions, out=out, as_of=as_of, period=period, results=results,
-        mapping=mapping, committee=committee, mode="audit",
+        central=central,
+        submissions=submissions,
+        out=out,
+        as_of=as_of,
+        period=period,
+        results=results,
+        mapping=mapping,
+        committee=committee,
+        mode="audit",
     )

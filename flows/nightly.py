@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, unmapped
 
 from dvsync.datasets import RunContext
-from flows import tasks
 from dvsync.inputs import resolve_inputs
+from flows import tasks
 
 
 @flow(name="nightly-reconciliation", log_prints=True)
@@ -32,10 +32,12 @@ def nightly_reconciliation(
     committee: str | None = None,
     mode: str = "nightly",
     chunk_size: int = 100_000,
+    dask_workers: int = 0,
 ) -> dict:
     """Reconcile the central member database with the cells' submissions and publish the lists.
 
     ``committee`` limits the run's outputs to one committee's subtree (the dossier audit).
+    ``dask_workers`` > 0 splits the workbooks into batches for that many task-runner workers.
     Returns the run summary (also written to ``summary.json``).
     """
     logger = get_run_logger()
@@ -48,7 +50,12 @@ def nightly_reconciliation(
     raw = tasks.extract_central(inp.central, mapping, chunk_size)
     central_data, central_q, central_counts = tasks.validate_central(raw)
     del raw
-    subs, subs_q, files = tasks.load_submissions(str(inp.submissions), inp.results, inp.period, inp.workers)
+    new, unchanged = tasks.inventory_workbooks(str(inp.submissions), inp.results)
+    # One batch per worker of the task runner: local processes here, Dask workers when scaled out.
+    batches, per_batch = _batches(new, dask_workers)
+    parsed = tasks.parse_workbooks.map(batches, workers=unmapped(per_batch or inp.workers))
+    results = [r for future in parsed for r in future.result()]
+    subs, subs_q, files = tasks.store_submissions(results, inp.results, inp.period, unchanged)
 
     findings = tasks.reconcile(central_data, subs, ctx)
     if committee:
@@ -70,6 +77,14 @@ def nightly_reconciliation(
     tasks.publish(findings, quarantine, summary, central_data.organizations, inp, committee)
     logger.info("Kết quả tại %s", inp.out)
     return summary
+
+
+def _batches(items: list, dask_workers: int, size: int = 2000) -> tuple[list[list], int]:
+    """Split the new workbooks into batches. Locally: one batch parsed by a process pool."""
+    if not dask_workers:
+        return [items], 0
+    n = max(dask_workers, -(-len(items) // size))
+    return [items[i::n] for i in range(n)], 1
 
 
 def summary_text(summary: dict) -> str:

@@ -35,15 +35,19 @@ def stage(name: str):
     logger.info("✔ %s (%.1f s)", name, seconds)
 
 
-@task(name="extract-central", retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE, timeout_seconds=4 * 3600)
+@task(
+    name="extract-central",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    cache_policy=NONE,
+    timeout_seconds=4 * 3600,
+)
 def extract_central(source: str, mapping: str | None, chunk_size: int) -> dict[str, pd.DataFrame]:
     from connectors.central import read_central
 
     with stage("extract central"):
         raw = read_central(source, mapping=Path(mapping) if mapping else None, chunk_size=chunk_size)
-    get_run_logger().info(
-        "Đọc CSDL trung ương: %s", ", ".join(f"{t} {len(df):,}" for t, df in raw.items())
-    )
+    get_run_logger().info("Đọc CSDL trung ương: %s", ", ".join(f"{t} {len(df):,}" for t, df in raw.items()))
     return raw
 
 
@@ -55,50 +59,57 @@ def validate_central(raw: dict[str, pd.DataFrame]) -> tuple[CentralData, pd.Data
         return _validate(raw, source="central")
 
 
-def _parse_folder(folder: Path, skip: set[str], workers: int):
-    """Parse every new workbook of the folder, in parallel processes (calamine is CPU-bound)."""
-    import hashlib
-    from concurrent.futures import ProcessPoolExecutor
+@task(name="inventory-workbooks", cache_policy=NONE)
+def inventory_workbooks(folder: str, results_url: str) -> tuple[list[tuple[str, str]], int]:
+    """The workbooks of the folder not yet in the sync store (by checksum): [(path, name)], unchanged count."""
+    from connectors.store import ResultsStore
+    from connectors.workbooks import _candidates, _checksum
 
-    from connectors.workbooks import parse_workbook
-
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "~$")))
-    todo, skipped = [], []
-    for path in files:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        (skipped if digest in skip else todo).append(path)
-    if workers > 1 and len(todo) > 8:
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(parse_workbook, todo, chunksize=16))
-    else:
-        results = [parse_workbook(p) for p in todo]
-    return results, skipped
+    store = ResultsStore(results_url)
+    store.migrate()
+    known = store.known_checksums()
+    root = Path(folder)
+    with stage("read workbooks"):
+        files = [p for p in _candidates(root) if not p.name.startswith("~$")]
+        new = [(str(p), str(p.relative_to(root))) for p in files if _checksum(p) not in known]
+    get_run_logger().info("Bảng nộp: %d tệp, %d tệp mới cần đọc", len(files), len(new))
+    return new, len(files) - len(new)
 
 
-@task(name="load-submissions", cache_policy=NONE, timeout_seconds=4 * 3600)
-def load_submissions(
-    folder: str, results_url: str, period: str, workers: int
+@task(name="parse-workbooks", cache_policy=NONE, timeout_seconds=4 * 3600)
+def parse_workbooks(files: list[tuple[str, str]], workers: int) -> list:
+    """Read and validate one batch of workbooks (in `workers` processes); file faults become results."""
+    from connectors.workbooks import _parse_all
+
+    if not files:
+        return []
+    with stage("read workbooks"):
+        return _parse_all([Path(p) for p, _ in files], [name for _, name in files], workers)
+
+
+@task(name="store-submissions", cache_policy=NONE, retries=2, retry_delay_seconds=5)
+def store_submissions(
+    results: list, results_url: str, period: str, unchanged: int
 ) -> tuple[SubmissionData, pd.DataFrame, dict]:
-    """Parse the new workbooks of the folder into the sync store; return the period's submissions."""
+    """Load the new workbooks into the sync store; return the period's submissions and quarantine."""
     from connectors.store import ResultsStore
 
     logger = get_run_logger()
-    store = ResultsStore(results_url)
-    store.migrate()
-    with stage("read workbooks"):
-        results, skipped = _parse_folder(Path(folder), store.known_checksums(), workers)
     rejected = [r for r in results if r.error]
-    logger.info(
-        "Bảng nộp: %d tệp mới, %d tệp đã nạp trước, %d tệp lỗi", len(results) - len(rejected), len(skipped),
-        len(rejected),
-    )
     for r in rejected:
         logger.warning("%s", r.error)
+    store = ResultsStore(results_url)
     with stage("store submissions"):
-        store.load_workbooks(results)
+        loaded = store.load_workbooks(results)
         subs = store.submissions(period)
         quarantine = store.quarantine(period)
-    report = {"files_new": len(results), "files_unchanged": len(skipped), "files_rejected": len(rejected)}
+    logger.info("Kho bảng nộp: %s", loaded)
+    report = {
+        "files_new": len(results) - len(rejected),
+        "files_unchanged": unchanged,
+        "files_rejected": len(rejected),
+        "store": loaded,
+    }
     return subs, quarantine, report
 
 
@@ -108,7 +119,9 @@ def reconcile(central: CentralData, submissions: SubmissionData, ctx: RunContext
 
     with stage("reconcile"):
         findings = _reconcile(central, submissions, ctx)
-    get_run_logger().info("Phát hiện %d trường hợp trong %d danh sách", len(findings), findings["list_code"].nunique())
+    get_run_logger().info(
+        "Phát hiện %d trường hợp trong %d danh sách", len(findings), findings["list_code"].nunique()
+    )
     return findings
 
 
@@ -132,8 +145,17 @@ def scope_to_committee(findings: pd.DataFrame, organizations: pd.DataFrame, comm
 
 
 @task(name="build-summary", cache_policy=NONE)
-def build_summary(inp, run: dict, central_counts: dict, subs: SubmissionData, subs_q: pd.DataFrame, files: dict,
-                  findings: pd.DataFrame, quarantine: pd.DataFrame, seconds: float) -> dict:
+def build_summary(
+    inp,
+    run: dict,
+    central_counts: dict,
+    subs: SubmissionData,
+    subs_q: pd.DataFrame,
+    files: dict,
+    findings: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    seconds: float,
+) -> dict:
     from dvsync.settings import redact_url
 
     counts = {"central." + t: c for t, c in central_counts.items()}
@@ -145,8 +167,11 @@ def build_summary(inp, run: dict, central_counts: dict, subs: SubmissionData, su
         accepted = int((frame["period"] == inp.period).sum()) if "period" in frame else len(frame)
         sheet = next((s for s, t in _sheet_tables().items() if t == name), name)
         quarantined = int(q_sheets.get(sheet, 0))
-        counts["submissions." + sheet] = {"read": accepted + quarantined, "accepted": accepted,
-                                          "quarantined": quarantined}
+        counts["submissions." + sheet] = {
+            "read": accepted + quarantined,
+            "accepted": accepted,
+            "quarantined": quarantined,
+        }
     per_list = findings.groupby("list_code").size().sort_index().to_dict()
     per_committee = (
         findings.groupby(["committee_code", "list_code"], dropna=False).size().reset_index(name="count")
@@ -161,8 +186,12 @@ def build_summary(inp, run: dict, central_counts: dict, subs: SubmissionData, su
         "period": run["period"],
         "mode": run["mode"],
         "committee": run["committee"],
-        "inputs": {"central": redact_url(inp.central), "submissions": str(inp.submissions),
-                   "results": redact_url(inp.results), "demo": inp.demo},
+        "inputs": {
+            "central": redact_url(inp.central),
+            "submissions": str(inp.submissions),
+            "results": redact_url(inp.results),
+            "demo": inp.demo,
+        },
         "files": files,
         "workbooks_accepted": int((subs.workbooks["period"] == inp.period).sum()),
         "rows": counts,
@@ -182,8 +211,14 @@ def _sheet_tables() -> dict[str, str]:
 
 
 @task(name="publish", cache_policy=NONE)
-def publish(findings: pd.DataFrame, quarantine: pd.DataFrame, summary: dict, organizations: pd.DataFrame,
-            inp, committee: str | None) -> None:
+def publish(
+    findings: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    summary: dict,
+    organizations: pd.DataFrame,
+    inp,
+    committee: str | None,
+) -> None:
     """Write the lists: findings.csv, quarantine.csv, committee workbooks, board report, summary.json."""
     from connectors.publish.files import write_findings_csv, write_quarantine_csv, write_summary_json
     from connectors.publish.xlsx import write_committee_workbooks

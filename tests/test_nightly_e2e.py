@@ -25,8 +25,10 @@ def nightly_out(demo_small: Path, prefect_harness, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("nightly-out")
     nightly_reconciliation(
-        central=f"sqlite:///{demo_small / 'central.sqlite'}", submissions=str(demo_small / "submissions"),
-        out=str(out), as_of=json.loads((demo_small / "demo.json").read_text())["as_of"],
+        central=f"sqlite:///{demo_small / 'central.sqlite'}",
+        submissions=str(demo_small / "submissions"),
+        out=str(out),
+        as_of=json.loads((demo_small / "demo.json").read_text())["as_of"],
     )
     return out
 
@@ -51,12 +53,19 @@ def test_roster_findings_equal_planted(nightly_out: Path, demo_small: Path) -> N
 @pytest.mark.slow
 def test_readme_first_command_on_bundled_demo(tmp_path: Path) -> None:
     """`dvsync nightly` with no options runs on the bundled demo data and writes the outputs."""
-    env = {**os.environ, "DVSYNC_HOME": str(tmp_path / "home"), "DVSYNC_DEMO_MEMBERS": "800",
-           "PREFECT_HOME": str(tmp_path / "prefect")}
+    env = {
+        **os.environ,
+        "DVSYNC_HOME": str(tmp_path / "home"),
+        "DVSYNC_DEMO_MEMBERS": "800",
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+    }
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "dvsync.cli", "nightly", "--out", str(out)], env=env, capture_output=True,
-        text=True, timeout=600,
+        [sys.executable, "-m", "dvsync.cli", "nightly", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = pd.read_csv(out / "findings.csv", dtype=str, encoding="utf-8-sig")

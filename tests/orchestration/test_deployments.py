@@ -44,13 +44,22 @@ def _free_port() -> int:
 def prefect_server(tmp_path_factory):
     home = tmp_path_factory.mktemp("prefect-server-home")
     port = _free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "DO_NOT_TRACK": "1", "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-           "DVSYNC_PROJECT_DIR": str(ROOT)}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "DVSYNC_PROJECT_DIR": str(ROOT),
+    }
     env.pop("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", None)
     log = open(home / "server.log", "w")
-    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -68,8 +77,9 @@ def prefect_server(tmp_path_factory):
 
 
 def _prefect(env: dict, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(BIN / "prefect"), *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [str(BIN / "prefect"), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, f"prefect {' '.join(args)}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
@@ -81,7 +91,9 @@ def test_deploy_schedule_and_run_audit(prefect_server: dict, demo_small: Path, t
     _prefect(env, "--no-prompt", "deploy", "--all")
 
     # The nightly schedule: next run at 01:00 in Asia/Ho_Chi_Minh.
-    check = subprocess.run([sys.executable, "-c", _NEXT_RUN], env=env, capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [sys.executable, "-c", _NEXT_RUN], env=env, capture_output=True, text=True, timeout=120
+    )
     assert check.returncode == 0, check.stderr
     next_run = datetime.fromisoformat(check.stdout.strip()).astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
     assert (next_run.hour, next_run.minute) == (1, 0)
@@ -90,10 +102,22 @@ def test_deploy_schedule_and_run_audit(prefect_server: dict, demo_small: Path, t
     meta = json.loads((demo_small / "demo.json").read_text())
     orgs = _committees(demo_small)
     out = tmp_path / "audit-out"
-    _prefect(env, "deployment", "run", "dossier-audit/dossier-audit",
-             "-p", f"committee={orgs[0]}", "-p", f"as_of={meta['as_of']}",
-             "-p", f"central=sqlite:///{demo_small / 'central.sqlite'}",
-             "-p", f"submissions={demo_small / 'submissions'}", "-p", f"out={out}")
+    _prefect(
+        env,
+        "deployment",
+        "run",
+        "dossier-audit/dossier-audit",
+        "-p",
+        f"committee={orgs[0]}",
+        "-p",
+        f"as_of={meta['as_of']}",
+        "-p",
+        f"central=sqlite:///{demo_small / 'central.sqlite'}",
+        "-p",
+        f"submissions={demo_small / 'submissions'}",
+        "-p",
+        f"out={out}",
+    )
     _prefect(env, "worker", "start", "--pool", "dvsync", "--run-once", timeout=600)
     assert (out / "findings.csv").exists() and (out / "summary.json").exists()
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -105,8 +129,9 @@ def _committees(demo: Path) -> list[str]:
     import sqlite3
 
     with sqlite3.connect(demo / "central.sqlite") as con:
-        rows = con.execute("select org_code from organizations where kind = 'grassroots_committee' "
-                           "order by org_code").fetchall()
+        rows = con.execute(
+            "select org_code from organizations where kind = 'grassroots_committee' order by org_code"
+        ).fetchall()
     return [r[0] for r in rows]
 
 
