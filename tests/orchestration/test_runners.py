@@ -1,0 +1,117 @@
+"""The same flow on a Dask cluster and on the thread pool; a transient database outage retried."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _nightly(env: dict, demo: Path, out: Path, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    as_of = json.loads((demo / "demo.json").read_text())["as_of"]
+    cmd = [sys.executable, "-m", "dvsync.cli", "nightly", "--submissions", str(demo / "submissions"),
+           "--out", str(out), "--as-of", as_of, *extra]
+    if "--central" not in extra:
+        cmd += ["--central", f"sqlite:///{demo / 'central.sqlite'}"]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_the_same_findings(prefect_server: dict, demo_small: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    env = prefect_server
+    # Worker processes inherit the environment: they must talk to the real server, not start their own.
+    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")}
+    os.environ.update({k: env[k] for k in saved})
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            dask = _nightly(env, demo_small, tmp_path / "dask", "--dask-address", cluster.scheduler_address)
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    assert dask.returncode == 0, dask.stderr[-3000:]
+    local = _nightly(env, demo_small, tmp_path / "local")
+    assert local.returncode == 0, local.stderr[-3000:]
+    found = (tmp_path / "dask" / "findings.csv").read_bytes()
+    assert found.count(b"\n") > 10
+    assert found == (tmp_path / "local" / "findings.csv").read_bytes()
+    assert "DaskTaskRunner" in dask.stdout + dask.stderr or "parse-workbooks" in dask.stdout + dask.stderr
+
+
+class _LateProxy:
+    """A TCP port that refuses connections until `open()`, then forwards them to PostgreSQL."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.target = target
+        self._server: socket.socket | None = None
+
+    def open(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        assert self._server is not None
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        if self._server:
+            self._server.close()
+
+
+@pytest.mark.slow
+def test_unreachable_database_is_retried_then_the_run_succeeds(demo_small: Path, tmp_path: Path) -> None:
+    from connectors.central import copy_tables, drop_schema
+
+    schema = f"dvsync_retry_{uuid.uuid4().hex[:8]}"
+    copy_tables(f"sqlite:///{demo_small / 'central.sqlite'}", PG_URL, schema=schema)
+    mapping = tmp_path / "pg.yaml"
+    mapping.write_text(f"schema: {schema}\n", encoding="utf-8")
+    proxy = _LateProxy(("127.0.0.1", 5432))
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/test"
+    try:
+        # The database "comes back" a few seconds after the first attempt failed.
+        threading.Timer(4.0, proxy.open).start()
+        run = _nightly(env, demo_small, tmp_path / "out", "--central", url, "--mapping", str(mapping))
+    finally:
+        proxy.close()
+        drop_schema(PG_URL, schema)
+    assert run.returncode == 0, run.stderr[-3000:]
+    log = run.stdout + run.stderr
+    assert "extract-central" in log and ("Retrying" in log or "retry" in log.lower()), log[-3000:]
+    assert (tmp_path / "out" / "findings.csv").read_bytes().count(b"\n") > 10
