@@ -62,10 +62,6 @@ def col(df: pd.DataFrame, name: str, dtype: str = "string") -> pd.Series:
     return pd.Series(pd.NA, index=df.index, dtype=dtype)
 
 
-def dates(df: pd.DataFrame, name: str) -> pd.Series:
-    return pd.to_datetime(col(df, name, "datetime"), errors="coerce").dt.normalize()
-
-
 def flag(df: pd.DataFrame, name: str) -> pd.Series:
     """Boolean column with NA as False."""
     return col(df, name, "boolean").astype("boolean").fillna(False).astype(bool)
@@ -104,12 +100,6 @@ def add_years(d: pd.Series, years: int | pd.Series) -> pd.Series:
     day = np.minimum(d.dt.day.fillna(1).astype(int), first.dt.days_in_month)
     out = first + pd.to_timedelta(day - 1, unit="D")
     return out.where(d.notna() & y.notna())
-
-
-def empty_like_findings() -> pd.DataFrame:
-    from rules.findings import empty_findings
-
-    return empty_findings()
 
 
 # --- Which submitted rows a run looks at --------------------------------------------------------

@@ -29,13 +29,6 @@ def _who(t: pd.DataFrame) -> pd.Series:
     return "Đảng viên " + txt(t["member_code"]) + " (" + txt(t.get("_name")) + ")"
 
 
-def _latest(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """One row per key: the latest period's (cells may repeat a transfer in later workbooks)."""
-    if rows.empty:
-        return rows
-    return rows.sort_values(["period"], na_position="first").drop_duplicates(keys, keep="last")
-
-
 def pair_out(transfers: pd.DataFrame, transfers_out: pd.DataFrame) -> pd.DataFrame:
     """transfer_id -> the sending cell's ChuyenDi row (member, from_cell = submitting cell, kind).
 
