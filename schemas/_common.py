@@ -13,6 +13,7 @@ A table goes through three steps:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -234,6 +235,24 @@ def duplicate_issues(df: pd.DataFrame, keys: list[str], ctx: Ctx, order: pd.Seri
     return out
 
 
+_SCHEMAS: dict[tuple, tuple] = {}
+
+
+def _split_schema(model, warn_names: tuple[str, ...]) -> tuple[pa.DataFrameSchema, dict]:
+    """The model's schema without its warning-level dataframe checks, and those checks' functions."""
+    key = (id(model), warn_names)
+    if key not in _SCHEMAS:
+        schema = model.to_schema() if hasattr(model, "to_schema") else model
+        if not isinstance(schema, pa.DataFrameSchema):  # a stand-in object with .validate (tests)
+            _SCHEMAS[key] = (schema, {})
+            return _SCHEMAS[key]
+        warn_fns = {c.name: c._check_fn for c in schema.checks if c.name in warn_names}
+        strict = copy.copy(schema)
+        strict.checks = [c for c in schema.checks if c.name not in warn_names]
+        _SCHEMAS[key] = (strict, warn_fns)
+    return _SCHEMAS[key]
+
+
 def run_model(df: pd.DataFrame, model: type[pa.DataFrameModel], warn_checks: dict[str, str],
               check_columns: dict[str, str] | None = None, messages: dict[str, str] | None = None,
               ) -> pd.DataFrame:
@@ -246,15 +265,26 @@ def run_model(df: pd.DataFrame, model: type[pa.DataFrameModel], warn_checks: dic
     """
     messages = messages or {}
     check_columns = check_columns or {}
+    schema, warn_fns = _split_schema(model, tuple(sorted(warn_checks)))
+    rows: list[pd.DataFrame] = []
+    # Warnings are evaluated directly: pandera's failure-case formatting costs minutes when half
+    # a million rows fail a cross-field rule (they are findings, not faults).
+    for name, fn in warn_fns.items():
+        ok = pd.Series(fn(df), index=df.index).fillna(True).astype(bool)
+        if not ok.all():
+            pos = df.index.to_numpy()[~ok.to_numpy()]
+            value_col = check_columns.get(name)
+            values = df[value_col].loc[pos].astype("string") if value_col in df.columns else pd.Series(
+                [pd.NA] * len(pos), dtype="string")
+            rows.append(_issues(pos, value_col or name, name, values, "warn", warn_checks[name]))
     try:
-        model.validate(df, lazy=True)
-        return pd.DataFrame(columns=ISSUE_COLUMNS)
+        schema.validate(df, lazy=True)
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=ISSUE_COLUMNS)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases.copy()
     frame_level = fc["schema_context"].astype(str).eq("DataFrameSchema") & fc["check"].astype(str).ne("column_in_dataframe")
     # A cross-field check lists every column of a failing row: one issue per row and check.
     fc.loc[frame_level, "column"] = ""
-    rows: list[pd.DataFrame] = []
     for (column, check), grp in fc.groupby([fc["column"].fillna("").astype(str), fc["check"].astype(str)],
                                            sort=False):
         check_name = check.split("(")[0]

@@ -31,7 +31,7 @@ from rules.normalize import (
 )
 from schemas._common import Ctx, run_model, split
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 dates = st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 12, 31))
 
 
@@ -114,14 +114,15 @@ def _moji(text: str) -> str:
 def test_fix_encoding_round_trips(name: str) -> None:
     encoded = [to_tcvn3(name), to_vni(name), _moji(name), name]
     fixed, changed, uncertain = fix_encoding(pd.Series(encoded))
-    for enc, got, ch in zip(encoded, fixed, changed, strict=True):
-        if got != name:
-            # Known limit: a legacy spelling that is itself valid Vietnamese ("Thò" = VNI "Thị")
-            # cannot be told apart value by value; it is left untouched, never mangled.
-            assert got == enc and not ch and all(_syllable_ok(w) for w in enc.split()), (enc, got)
-        else:
-            assert ch == (enc != name)
-    assert not uncertain.any()
+    for enc, got, ch, unsure in zip(encoded, fixed, changed, uncertain, strict=True):
+        if got == name:
+            assert ch == (enc != name) and not unsure
+            continue
+        # Never a wrong conversion: either flagged uncertain (both encodings spell Vietnamese,
+        # "Thò Löu"), or - known limit - a legacy spelling that is itself plain Vietnamese
+        # ("Phan Thò An" = VNI "Phan Thị An") left untouched.
+        assert got == enc and not ch, (enc, got)
+        assert unsure or all(_syllable_ok(w) for w in enc.split()), (enc, got)
 
 
 @SETTINGS
