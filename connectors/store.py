@@ -10,7 +10,6 @@ the database as it was.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Iterable, Iterator
@@ -42,6 +41,7 @@ INT_COLUMNS = {"year", "category", "_row", "row"}
 # Tables whose earlier periods of the year are read back (the year's activity, earlier transfers).
 HISTORY_TABLES = ("activity", "transfers_out", "transfers_in")
 SUB_TABLES: dict[str, str] = {name: f"sub_{name}" for name in SHEET_TABLES.values()}
+_SHEET_COLUMNS: dict[str, list[str]] = {SHEET_TABLES[s]: list(cols.values()) for s, cols in SHEETS.items()}
 BASE_COLUMNS = ["cell_code", "period", *LINEAGE_COLUMNS]
 WORKBOOK_COLUMNS = ["cell_code", "period", "created_on", "secretary", "_source", "checksum", "superseded"]
 HISTORY_COLUMNS = ["scope", *FINDING_COLUMNS, "ref", "last_seen", "resolved_on", "last_run_id"]
@@ -227,8 +227,10 @@ def _select(*columns: sa.Column | tuple[sa.Column, str]) -> sa.Select:
 
 def _frame(result: sa.CursorResult, types: dict[str, str] | None = None) -> pd.DataFrame:
     """A result as a DataFrame with dvsync's dtypes (string / datetime64 / boolean / Int64)."""
-    keys = list(result.keys())
-    rows = result.fetchall()
+    return _frame_rows(result.fetchall(), list(result.keys()), types)
+
+
+def _frame_rows(rows: list[Any], keys: list[str], types: dict[str, str] | None = None) -> pd.DataFrame:
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(keys)
     return pd.DataFrame({
         col: _as_dtype(pd.Series(values, dtype="object"), (types or {}).get(col) or _kind(col))
@@ -253,7 +255,9 @@ def _as_dtype(series: pd.Series, kind: str) -> pd.Series:
         return series.map(lambda v: v if v is None else str(v)[:10]).astype("string")
     if kind == "boolean":  # 0/1 on SQLite
         return pd.Series(pd.array(series.tolist(), dtype="boolean"), index=series.index)
-    if kind in ("Int64", "int"):
+    if kind == "int64" and series.notna().all():  # the Excel row of an accepted row (never missing)
+        return series.astype("int64")
+    if kind in ("Int64", "int", "int64"):
         return pd.Series(pd.array(series.tolist(), dtype="Int64"), index=series.index)
     if kind == "raw":
         return series
@@ -361,11 +365,15 @@ class ResultsStore:
             tables: dict[str, list[tuple[pd.DataFrame, dict[str, Any]]]] = {name: [] for name in SUB}
             quarantine: list[tuple[pd.DataFrame, dict[str, Any]]] = []
             groups: set[tuple[str, str]] = set()
-            for res in results:
+            # Ties on Ngày lập are broken by load order; within a batch that is the file's mtime,
+            # then its name (as connectors.workbooks.read_submissions ranks duplicates).
+            batch = sorted(results, key=lambda r: (float(r.meta.get("mtime") or 0.0), str(r.meta.get("_source"))))
+            for res in batch:
                 meta = res.meta
                 checksum = meta.get("checksum")
-                if not checksum:
-                    raise ValueError(f"workbook without checksum: {meta.get('_source')}")
+                if not checksum:  # unreadable file: nothing to key it by; reported by the parser
+                    counts["rejected"] += 1
+                    continue
                 if checksum in known:
                     counts["skipped"] += 1
                     continue
@@ -466,13 +474,13 @@ class ResultsStore:
                     .join(WORKBOOKS, WORKBOOKS.c.checksum == table.c.checksum)
                     .where(w.status == "accepted", table.c.period >= lo, table.c.period <= period)
                 )
-                df = _frame(conn.execute(stmt), {"_created_on": "datetime", "_load_seq": "int"})
+                df = _frame(conn.execute(stmt), {"_created_on": "datetime", "_load_seq": "int", "_row": "int64"})
                 if name == "activity" and len(df):
                     df = df.sort_values(["period", "_created_on", "_load_seq", "_row"], na_position="first")
                     df = df.drop_duplicates(["member_code", "month"], keep="last")
                 df = df.sort_values(["period", "cell_code", "_source", "_row"], na_position="first", kind="stable")
                 out[name] = df[cols].reset_index(drop=True)
-        books["superseded"] = pd.Series(False, index=books.index, dtype="boolean")
+        books["superseded"] = pd.Series(False, index=books.index, dtype=bool)
         return SubmissionData(workbooks=books[WORKBOOK_COLUMNS].reset_index(drop=True), **out)
 
     def quarantine(self, period: str, checksums: set[str] | None = None) -> pd.DataFrame:
@@ -521,8 +529,11 @@ class ResultsStore:
         return grid
 
     # -- findings history ------------------------------------------------------------------------
-    def record_run(self, run: dict, findings: pd.DataFrame) -> pd.DataFrame:
+    def record_run(self, run: dict, findings: pd.DataFrame, include_resolved: bool = False) -> pd.DataFrame:
         """Record a run and its findings; return the findings with ``status`` and ``first_seen``.
+
+        ``include_resolved``: also return the findings resolved by this run (status ``resolved``,
+        their last known columns, ``as_of`` of this run), after the current ones.
 
         Statuses depend only on the previous run of the same scope with an earlier ``as_of``, so
         re-running the same ``as_of`` gives the same statuses and leaves no duplicate rows:
@@ -599,7 +610,25 @@ class ResultsStore:
             ).scalar()
             conn.execute(RUNS.delete().where(RUNS.c.scope == scope, RUNS.c.as_of == as_of))
             conn.execute(RUNS.insert(), [{**row, "attempts": (attempts or 0) + 1}])
+            if include_resolved and resolved:
+                cur = pd.concat([cur, self._resolved_rows(conn, scope, resolved, as_of, cur.columns)],
+                                ignore_index=True)
         return cur
+
+    def _resolved_rows(self, conn: Connection, scope: str, ids: list[str], as_of: date,
+                       columns: pd.Index) -> pd.DataFrame:
+        f = FINDINGS.c
+        cols = [c for c in columns if c in f]
+        rows: list[Any] = []
+        for chunk in _chunks(ids):
+            rows += conn.execute(
+                _select(*[f[c] for c in cols]).where(f.scope == scope, f.finding_id.in_(chunk))
+            ).all()
+        df = _frame_rows(rows, cols, {c: "isodate" for c in FINDING_DATES})
+        df["status"] = "resolved"
+        df["as_of"] = as_of.isoformat()
+        df = _sorted(df, ["list_code", "org_code", "member_code", "field", "ref"])
+        return df.reindex(columns=columns).astype({c: "string" for c in cols})
 
     def _update_findings(self, conn: Connection, scope: str, as_of: date, prev_as_of: Any, run_id: str,
                          cur: pd.DataFrame, resolved: list[str], reverted: set[str]) -> None:
@@ -690,14 +719,9 @@ class ResultsStore:
         return _sorted(df, ["scope", "as_of", "finding_id"])
 
 
-@functools.cache
-def _all_submission_columns() -> dict[str, tuple[str, ...]]:
-    return {name: tuple(df.columns) for name, df in SubmissionData.empty().tables().items()}
-
-
 def _submission_columns(name: str) -> tuple[str, ...]:
-    """Columns of a submission table, in the order of SubmissionData.empty()."""
-    return _all_submission_columns()[name]
+    """Columns of a submission table, in the order connectors.workbooks produces them."""
+    return ("cell_code", "period", *_SHEET_COLUMNS[name], *LINEAGE_COLUMNS)
 
 
 def _sorted(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -118,3 +118,16 @@ def test_empty_run(store, ff):
     out = store.record_run({"run_id": "e", "as_of": "2026-10-16"}, ff([], "2026-10-16"))
     assert len(out) == 0
     assert store.history()["status"].tolist() == ["resolved"]
+
+
+def test_include_resolved(store, ff):
+    run(store, ff, "2026-10-15", ["A", "B"])
+    current = ff([{"member_code": "A"}], "2026-10-16")
+    out = store.record_run({"run_id": "r", "as_of": "2026-10-16"}, current, include_resolved=True)
+    assert list(out.columns) == list(current.columns)
+    assert dict(out.dtypes) == dict(current.dtypes)
+    assert out[["member_code", "status", "as_of", "first_seen"]].values.tolist() == [
+        ["A", "open", "2026-10-16", "2026-10-15"], ["B", "resolved", "2026-10-16", "2026-10-15"]]
+    # A rerun returns the same frame.
+    again = store.record_run({"run_id": "r2", "as_of": "2026-10-16"}, current, include_resolved=True)
+    pd.testing.assert_frame_equal(out, again)
