@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import sqlite3
 import time
 from collections.abc import Callable
@@ -92,16 +93,19 @@ def generate(
     as_of = pd.Timestamp(as_of).date()
     period = period or default_period(as_of)
     timings: dict[str, float] = {}
+    cpu0 = time.process_time()
 
     t0 = time.perf_counter()
     demo = Demo(members, seed, as_of, period)
     demo.build()
     tables = demo.central_tables()
     timings["central_build"] = time.perf_counter() - t0
+    timings["central_build_cpu"] = time.process_time() - cpu0
     say(f"central tables built: {len(tables['members'])} members ({timings['central_build']:.1f}s)")
     t1 = time.perf_counter()
     counts = write_sqlite(out / "central.sqlite", tables)
     timings["central_write"] = time.perf_counter() - t1
+    timings["central_write_cpu"] = time.process_time() - cpu0 - timings["central_build_cpu"]
     say(f"central.sqlite written ({timings['central_write']:.1f}s)")
     del tables
 
@@ -114,6 +118,8 @@ def generate(
     timings["workbooks_layout"] = time.perf_counter() - t2
     n_files = write_all(layout, workers, engine)
     timings["workbooks_write"] = time.perf_counter() - t2 - timings["workbooks_layout"]
+    # CPU seconds of the pool's workers (wall time is what a loaded machine distorts).
+    timings["workbooks_write_cpu_children"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     say(f"{n_files} workbooks written ({timings['workbooks_write']:.1f}s)")
 
     expected = demo.expected_frame()

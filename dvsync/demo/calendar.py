@@ -69,12 +69,17 @@ def _busdaycal(first_year: int, last_year: int) -> np.busdaycalendar:
 
 
 def add_working_days(d: np.ndarray, n: int) -> np.ndarray:
-    """The n-th working day strictly after each date (docs/rules.md)."""
+    """The n-th working day strictly after each date (docs/rules.md); numpy, for many small calls."""
     d = np.atleast_1d(np.asarray(d, dtype="datetime64[D]"))
-    if _rules_add_working_days is not None:
-        return pd.Series(_rules_add_working_days(pd.Series(d), n)).to_numpy("datetime64[D]")
-    cal = _busdaycal(1990, 2040)  # pragma: no cover
-    return np.busday_offset(d, n, roll="backward", busdaycal=cal)  # pragma: no cover
+    return np.busday_offset(d, n, roll="backward", busdaycal=_busdaycal(1990, 2040))
+
+
+def rules_add_working_days(d: np.ndarray, n: int) -> np.ndarray:
+    """The same through rules.calendar (the authority), when it can be imported."""
+    d = np.atleast_1d(np.asarray(d, dtype="datetime64[D]"))
+    if _rules_add_working_days is None:  # pragma: no cover
+        return add_working_days(d, n)
+    return pd.Series(_rules_add_working_days(pd.Series(d), n)).to_numpy("datetime64[D]")
 
 
 def is_working_day(d: np.ndarray) -> np.ndarray:
@@ -88,6 +93,8 @@ def deadline_split(as_of: np.datetime64, n: int, span: int = 400) -> tuple[np.nd
     cands = as_of - np.arange(1, span) * DAY
     cands = cands[is_working_day(cands)]
     due = add_working_days(cands, n)
+    # The planted deadlines must sit exactly where the rules put them.
+    assert (due == rules_add_working_days(cands, n)).all(), "working-day calendars disagree"
     ok = np.sort(cands[due >= as_of])
     late = np.sort(cands[due < as_of])[::-1]
     return ok, late

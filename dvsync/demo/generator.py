@@ -39,6 +39,7 @@ from dvsync.demo.population import (
     build_orgs,
     cell_sizes,
     gap_days,
+    isin,
     person_id,
     personal_ids,
     reach_dates,
@@ -245,7 +246,7 @@ class Demo:
             set(rng.choice(cells, size=n_silent, replace=False).tolist()) if len(cells) > 1 else set()
         )
         self.submitting = np.array(sorted(set(cells) - self.silent), dtype=object)
-        in_sub = np.isin(m["cell"], self.submitting)
+        in_sub = isin(m["cell"], self.submitting)
         party = (self.as_of - m["decision"]) / np.timedelta64(365, "D")
         ordinary = (
             (m["status"] == "active")
@@ -572,7 +573,7 @@ class Demo:
         m = self.m
         ok = (
             np.isin(m["status"], ["deceased", "removed", "expelled", "left"])
-            & np.isin(m["cell"], self.submitting)
+            & isin(m["cell"], self.submitting)
             & ~m["special"]
             & (m["id_mode"] == 0)
         )
@@ -617,25 +618,32 @@ class Demo:
 
     def plant_duplicates(self):
         m = self.m
-        for j, i in enumerate(self.take(self.k)):
-            active = j % 2 == 1
-            cell = self.other_cell(self.cell(i)) if active else self.cell(i)
-            row = {key: np.array([m[key][i]]) for key in m.cols}
-            row["code"] = np.array([self.code_pool.pop()], dtype=object)
-            row["cell"] = np.array([cell], dtype=object)
-            row["status"] = np.array(["active" if active else "left"], dtype=object)
-            row["status_date"] = np.array([m["status_date"][i] if active else self.as_of - 900 * DAY])
-            row["id_mode"] = np.array([5], dtype=np.int8)
-            row["id_override"] = np.array([i], dtype=object)
-            row["special"] = np.array([True])
-            jdx = m.append(row)[0]
-            for x in (i, jdx):
+        src = self.take(self.k)
+        if not len(src):
+            return
+        active = np.arange(len(src)) % 2 == 1
+        # A second record of the same person (same ID): an old 'left' record in the same cell, or an
+        # active one in another cell (listed there under its own code). Appended at once (one copy).
+        rows = {key: m[key][src].copy() for key in m.cols}
+        rows["code"] = np.array([self.code_pool.pop() for _ in src], dtype=object)
+        rows["cell"] = np.array(
+            [self.other_cell(self.cell(i)) if a else self.cell(i) for i, a in zip(src, active, strict=True)],
+            dtype=object,
+        )
+        rows["status"] = np.where(active, "active", "left").astype(object)
+        rows["status_date"] = np.where(active, m["status_date"][src], self.as_of - 900 * DAY)
+        rows["id_mode"] = np.full(len(src), 5, dtype=np.int8)
+        rows["id_override"] = src.astype(object)
+        rows["special"] = np.ones(len(src), dtype=bool)
+        copies = m.append(rows)
+        for i, jdx in zip(src, copies, strict=True):
+            for x, other in ((i, jdx), (jdx, i)):
                 self.exp(
                     "DUPLICATE_PERSON",
                     m["cell"][x],
                     self.code(x),
                     "personal_id",
-                    note=f"same personal ID as {self.code(i if x == jdx else jdx)} ({m['status'][jdx]} record)",
+                    note=f"same personal ID as {self.code(other)} ({m['status'][jdx]} record)",
                 )
 
     def plant_invalid_id(self):

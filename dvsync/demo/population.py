@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from dvsync.demo import names
 from dvsync.demo.calendar import (
@@ -26,6 +27,11 @@ NAT = np.datetime64("NaT", "D")
 PROVINCE = "93"  # M1 of every organisation code
 OUT_OF_SCOPE = ["79.012.000.004.000", "92.003.000.011.000", "94.001.000.002.000", "01.030.000.007.000"]
 INACTIVE_MIX = {"transferred_out": 0.35, "deceased": 0.35, "removed": 0.1, "expelled": 0.05, "left": 0.15}
+
+
+def isin(a: np.ndarray, values) -> np.ndarray:
+    """np.isin for object (string) arrays: hash-based (numpy compares every pair for objects)."""
+    return pd.Index(list(values) if not isinstance(values, np.ndarray) else values).get_indexer(a) >= 0
 
 
 def _years(n: float) -> np.timedelta64:

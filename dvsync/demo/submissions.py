@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from dvsync.demo.generator import STATUS_LABEL, Demo
+from dvsync.demo.population import isin
 from dvsync.demo.workbooks import NAT_DAY, Layout
 from schemas.contract import RATING_LABELS, SHEETS
 
@@ -51,7 +52,7 @@ def rosters(demo: Demo) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(period rosters with the plants applied, clean base rosters of every cell for earlier periods)."""
     m = demo.m
     screened = np.isin(m["status"], ["active", "exempt"])
-    in_sub = np.isin(m["cell"], demo.submitting)
+    in_sub = isin(m["cell"], demo.submitting)
     transit = np.zeros(len(m), dtype=bool)
     transit[list(demo.in_transit)] = True
     base_idx = np.flatnonzero(screened & in_sub & ~transit)
