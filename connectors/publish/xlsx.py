@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
@@ -267,6 +268,13 @@ def _run_jobs(jobs: list[WorkbookJob], workers: int | None,
     for i, job in enumerate(jobs):
         batches[i % n_batches].append(job)
     # spawn, not fork: the caller may be a Prefect flow with threads running (fork would copy locks).
-    with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn")) as pool:
-        for _ in pool.map(_workbook.write_batch, batches):
-            pass
+    # Spawned workers import the caller's __main__: a script must guard it with `if __name__ == ...`.
+    try:
+        with ProcessPoolExecutor(max_workers=n, mp_context=get_context("spawn")) as pool:
+            for _ in pool.map(_workbook.write_batch, batches):
+                pass
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): the staging folder may be half-written; rewrite
+        # all of it in this process rather than fail the night.
+        log.warning("workbook worker process died; writing %d workbooks in-process", len(jobs))
+        _workbook.write_batch(jobs)
