@@ -39,6 +39,8 @@ log = logging.getLogger("dvsync.central")
 
 ENV_URL = "DVSYNC_CENTRAL_URL"
 ENV_SECRET = "DVSYNC_CENTRAL_SECRET"
+ENV_RETRIES = "DVSYNC_CENTRAL_RETRIES"
+ENV_RETRY_DELAY = "DVSYNC_CENTRAL_RETRY_DELAY"
 ODBC_PREFIX = "odbc:"
 MSSQL_DRIVER = "ODBC Driver 18 for SQL Server"
 
@@ -620,8 +622,8 @@ def read_central(
     source: str,
     mapping: Path | str | Mapping | None = None,
     chunk_size: int = 100_000,
-    retries: int = 3,
-    retry_delay: float = 2.0,
+    retries: int | None = None,
+    retry_delay: float | None = None,
     tables: list[str] | None = None,
     on_snapshot: Callable[[Reader], None] | None = None,
 ) -> dict[str, pd.DataFrame]:
@@ -631,7 +633,10 @@ def read_central(
     schemas.central.validate_central converts and validates. ``retries`` further attempts after a
     connection-level failure, waiting ``retry_delay`` × 2^k; then SourceUnavailable (exit 3).
     ``on_snapshot`` is called inside the snapshot (tests check the isolation level there).
+    Defaults: $DVSYNC_CENTRAL_RETRIES (3) and $DVSYNC_CENTRAL_RETRY_DELAY (2.0 s).
     """
+    retries = int(os.environ.get(ENV_RETRIES, "3")) if retries is None else retries
+    retry_delay = float(os.environ.get(ENV_RETRY_DELAY, "2.0")) if retry_delay is None else retry_delay
     mp = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     wanted = list(tables or CENTRAL_TABLES)
     unknown = [t for t in wanted if t not in CENTRAL_TABLES]
