@@ -103,7 +103,10 @@ def dossier_missing_doc(
         req = _missing_nightly(m, dossier_documents, as_of)
     if req.empty:
         return none()
-    req = req.merge(m[["member_code", "full_name", "cell_code"]], on="member_code", how="left")
+    names = m.loc[
+        isin(m["member_code"], req["member_code"]).to_numpy(), ["member_code", "full_name", "cell_code"]
+    ]
+    req = req.merge(names, on="member_code", how="left")
     year_txt = (" năm " + req["year"].astype("string")).fillna("")
     label = req["doc_type"].map(DOC_LABELS).astype("string")
     detail = (

@@ -115,7 +115,9 @@ def recent_disciplines(disciplines: pd.DataFrame, as_of: pd.Timestamp) -> pd.Dat
 def screen_discipline(members: pd.DataFrame, disciplines: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """A discipline decided in (as_of − 12 months, as_of]; one per member (the latest named)."""
     d = recent_disciplines(disciplines, as_of)
-    m = screened(members).merge(d[["member_code", "decided_on", "form"]], on="member_code", how="inner")
+    m = screened(members)
+    m = m[isin(m["member_code"], d["member_code"]).to_numpy()]
+    m = m.merge(d[["member_code", "decided_on", "form"]], on="member_code", how="inner")
     if m.empty:
         return none()
     form = m["form"].map(DISCIPLINE_LABELS).astype("string").fillna(txt(m["form"]))
@@ -145,7 +147,8 @@ def screen_low_standing(members: pd.DataFrame, screening: pd.DataFrame, period: 
     """A DanhGia row with Nhóm 4 in the period's workbooks, for a screened central member."""
     s = screening[(pd.to_numeric(screening["category"], errors="coerce") == 4)]
     s = s.drop_duplicates(["member_code", "cell_code"])
-    m = screened(members)[["member_code", "full_name"]]
+    m = screened(members)
+    m = m.loc[isin(m["member_code"], s["member_code"]).to_numpy(), ["member_code", "full_name"]]
     s = s.merge(m, on="member_code", how="inner")
     if s.empty:
         return none()
@@ -229,7 +232,11 @@ def removal_absence_or_fees(
     absent = a["attended"].astype("boolean").eq(False).fillna(False).astype(bool) & ~excused
     unpaid = a["fees_paid"].astype("boolean").eq(False).fillna(False).astype(bool) & ~excused
     a = a.assign(_absent=absent, _unpaid=unpaid)[(absent | unpaid).to_numpy()]  # few rows from here on
-    m = screened(members)[["member_code", "full_name", "cell_code", "status"]]
+    m = screened(members)
+    m = m.loc[
+        isin(m["member_code"], a["member_code"]).to_numpy(),
+        ["member_code", "full_name", "cell_code", "status"],
+    ]
     a = a[["member_code", "month", "_absent", "_unpaid"]].merge(m, on="member_code", how="inner")
     absent = a["_absent"] & (a["status"] != "exempt").to_numpy()  # exempt: absences do not count
     unpaid = a["_unpaid"]

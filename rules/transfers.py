@@ -19,7 +19,9 @@ OVERDUE_WORKING_DAYS = 30  # QĐ 294 point 6.3.1: present the letter within 30 w
 
 def _screened_transfers(transfers: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Transfers of active/exempt members, with the member's name."""
-    m = screened(members)[["member_code", "full_name", "cell_code"]].rename(
+    m = screened(members)
+    m = m[isin(m["member_code"], transfers["member_code"]).to_numpy()]  # probe the big side, hash the small
+    m = m[["member_code", "full_name", "cell_code"]].rename(
         columns={"full_name": "_name", "cell_code": "_member_cell"}
     )
     return transfers.merge(m, on="member_code", how="inner")
@@ -277,7 +279,8 @@ def still_on_sender_pairs(
     The member's latest official transfer (by letter date) is received, and the member is still
     on the sending cell's roster as own. Status active/exempt/transferred_out (a transfer out of
     the database's scope leaves the member transferred_out: still the sender's fault)."""
-    ok = members[members["status"].isin(["active", "exempt", "transferred_out"])]
+    ok = members[isin(members["member_code"], transfers["member_code"]).to_numpy()]
+    ok = ok[ok["status"].isin(["active", "exempt", "transferred_out"])]
     t = transfers[(transfers["kind"] == "official") & isin(transfers["member_code"], ok["member_code"])]
     t = t.sort_values(["letter_date", "received_on", "transfer_id"], na_position="first")
     t = t.drop_duplicates("member_code", keep="last")
