@@ -25,22 +25,54 @@ from connectors.publish.labels import (
 
 # Columns handed over per finding, in this order (tuples keep the pickles small).
 ROW_COLUMNS = [
-    "list_code", "severity", "status", "org_code", "committee_code", "member_code", "field",
-    "central_value", "cell_value", "due_date", "detail", "rule", "first_seen", "finding_id",
+    "list_code",
+    "severity",
+    "status",
+    "org_code",
+    "committee_code",
+    "member_code",
+    "field",
+    "central_value",
+    "cell_value",
+    "due_date",
+    "detail",
+    "rule",
+    "first_seen",
+    "finding_id",
 ]
 # Columns of a list sheet, after "STT"; the optional ones are left out when empty on that sheet.
 SHEET_COLUMNS = [
-    "severity", "status", "committee_code", "org_code", "org_name", "member_code", "field",
-    "central_value", "cell_value", "due_date", "detail", "first_seen", "finding_id",
+    "severity",
+    "status",
+    "committee_code",
+    "org_code",
+    "org_name",
+    "member_code",
+    "field",
+    "central_value",
+    "cell_value",
+    "due_date",
+    "detail",
+    "first_seen",
+    "finding_id",
 ]
 OPTIONAL_COLUMNS = {"committee_code", "member_code", "field", "central_value", "cell_value", "due_date"}
 DATE_COLUMNS = {"due_date", "first_seen"}
 WRAP_COLUMNS = {"detail", "org_name", "field", "central_value", "cell_value"}
 # (min, max) width in characters; the content decides within these bounds.
 WIDTHS: dict[str, tuple[int, int]] = {
-    "severity": (9, 10), "status": (9, 15), "committee_code": (12, 16), "org_code": (12, 16),
-    "org_name": (18, 32), "member_code": (12, 18), "field": (12, 26), "central_value": (12, 24),
-    "cell_value": (12, 24), "due_date": (11, 11), "detail": (40, 70), "first_seen": (11, 11),
+    "severity": (9, 10),
+    "status": (9, 15),
+    "committee_code": (12, 16),
+    "org_code": (12, 16),
+    "org_name": (18, 32),
+    "member_code": (12, 18),
+    "field": (12, 26),
+    "central_value": (12, 24),
+    "cell_value": (12, 24),
+    "due_date": (11, 11),
+    "detail": (40, 70),
+    "first_seen": (11, 11),
     "finding_id": (18, 18),
 }
 SEVERITY_FILL = {"error": "#F8D7DA", "warning": "#FFF3CD", "info": "#DDEBF7"}
@@ -56,12 +88,12 @@ CONSTANT_MEMORY_ROWS = 5000
 class WorkbookJob(TypedDict):
     org_code: str
     org_name: str
-    as_of: str                      # ISO date the workbook is prepared on
-    path: str                       # where to write (a staging folder)
-    rows: list[tuple]               # ROW_COLUMNS values, open findings, in display order
-    resolved: dict[str, int]        # list code -> findings resolved since the last run
-    names: dict[str, str]           # org code -> name, for the codes in rows
-    list_order: list[str]           # list codes in publication order
+    as_of: str  # ISO date the workbook is prepared on
+    path: str  # where to write (a staging folder)
+    rows: list[tuple]  # ROW_COLUMNS values, open findings, in display order
+    resolved: dict[str, int]  # list code -> findings resolved since the last run
+    names: dict[str, str]  # org code -> name, for the codes in rows
+    list_order: list[str]  # list codes in publication order
 
 
 def to_ddmmyyyy(value: str | None) -> str:
@@ -94,10 +126,17 @@ class _Formats:
         self.subtitle = wb.add_format({**base, "italic": True})
         self.text = wb.add_format(base)
         self.bold = wb.add_format({**base, "bold": True})
-        self.header = wb.add_format({
-            **base, **border, "bold": True, "bg_color": "#D9D9D9", "text_wrap": True, "align": "center",
-            "valign": "vcenter",
-        })
+        self.header = wb.add_format(
+            {
+                **base,
+                **border,
+                "bold": True,
+                "bg_color": "#D9D9D9",
+                "text_wrap": True,
+                "align": "center",
+                "valign": "vcenter",
+            }
+        )
         self.cell = wb.add_format({**base, **border})
         self.cell_num = wb.add_format({**base, **border, "align": "right"})
         self.cell_date = wb.add_format({**base, **border, "num_format": "dd/mm/yyyy", "align": "center"})
@@ -120,7 +159,9 @@ class _RowFormats(dict):
         o = self.owner
         common = {**o._base, **o._border, "bg_color": SEVERITY_FILL.get(sev, "#FFFFFF")}
         extra: dict[str, Any] = {
-            "text": {}, "wrap": {"text_wrap": True}, "num": {"align": "right"},
+            "text": {},
+            "wrap": {"text_wrap": True},
+            "num": {"align": "right"},
             "date": {"num_format": "dd/mm/yyyy", "align": "center"},
             "new": {"bold": True, "font_color": "#C00000"},
         }[kind]
@@ -160,8 +201,9 @@ def _cell_text(col: str, value: str | None, names: dict[str, str], org_code: str
     return value or ""
 
 
-def _write_list_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob, code: str,
-                      rows: list[dict[str, Any]]) -> None:
+def _write_list_sheet(
+    wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob, code: str, rows: list[dict[str, Any]]
+) -> None:
     title = LIST_TITLES.get(code, code)
     ws = wb.add_worksheet(LIST_SHEET_NAMES.get(code, code)[:31])
     severity = rows[0]["severity"] or ""
@@ -169,7 +211,8 @@ def _write_list_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob, 
         ws.set_tab_color(SEVERITY_TAB[severity])
     multi_committee = len({r["committee_code"] for r in rows}) > 1
     cols = [
-        c for c in SHEET_COLUMNS
+        c
+        for c in SHEET_COLUMNS
         if c not in OPTIONAL_COLUMNS
         or (c == "committee_code" and multi_committee)
         or (c != "committee_code" and any(r[c] for r in rows))
@@ -179,8 +222,13 @@ def _write_list_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob, 
     for j, c in enumerate(cols, start=1):
         ws.set_column(j, j, _width(c, texts[c], COLUMN_HEADERS[c]))
     ws.write_string(0, 0, title, fmt.title)
-    ws.write_string(1, 0, f"{job['org_name']} ({job['org_code']}) — lập ngày {to_ddmmyyyy(job['as_of'])}"
-                    f" — căn cứ: {rows[0]['rule'] or ''}", fmt.subtitle)
+    ws.write_string(
+        1,
+        0,
+        f"{job['org_name']} ({job['org_code']}) — lập ngày {to_ddmmyyyy(job['as_of'])}"
+        f" — căn cứ: {rows[0]['rule'] or ''}",
+        fmt.subtitle,
+    )
     ws.write_string(HEADER_ROW, 0, "STT", fmt.header)
     for j, c in enumerate(cols, start=1):
         ws.write_string(HEADER_ROW, j, COLUMN_HEADERS[c], fmt.header)
@@ -193,8 +241,11 @@ def _write_list_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob, 
             if when is not None:
                 ws.write_datetime(row, j, when, fmt.row[sev, "date"])
             else:
-                kind = "new" if (c == "status" and r["status"] == "new") else (
-                    "wrap" if c in WRAP_COLUMNS else "text")
+                kind = (
+                    "new"
+                    if (c == "status" and r["status"] == "new")
+                    else ("wrap" if c in WRAP_COLUMNS else "text")
+                )
                 # write_string, never write(): a value starting with '=' must not become a formula.
                 ws.write_string(row, j, texts[c][i], fmt.row[sev, kind])
     last = HEADER_ROW + len(rows)
@@ -203,8 +254,9 @@ def _write_list_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob, 
     _print_setup(ws, job["org_name"], title, HEADER_ROW)
 
 
-def _write_summary(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob,
-                   by_list: dict[str, list[dict[str, Any]]]) -> None:
+def _write_summary(
+    wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob, by_list: dict[str, list[dict[str, Any]]]
+) -> None:
     ws = wb.add_worksheet(SUMMARY_SHEET)
     all_rows = [r for rows in by_list.values() for r in rows]
     n_new = sum(r["status"] == "new" for r in all_rows)
@@ -217,12 +269,29 @@ def _write_summary(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob,
     ws.write_string(0, 0, "KẾT QUẢ ĐỐI CHIẾU DỮ LIỆU ĐẢNG VIÊN", fmt.title)
     ws.write_string(1, 0, f"Tổ chức đảng: {job['org_name']} ({job['org_code']})", fmt.bold)
     ws.write_string(2, 0, f"Lập ngày: {to_ddmmyyyy(job['as_of'])}", fmt.text)
-    ws.write_string(3, 0, f"Tổng số phát hiện cần xử lý: {len(all_rows)}; mới kể từ lần đối chiếu trước: "
-                    f"{n_new}; đã khắc phục kể từ lần trước: {n_resolved}.", fmt.text)
-    ws.write_string(4, 0, "Phát hiện chưa khắc phục lâu nhất từ ngày: "
-                    + (to_ddmmyyyy(oldest) if oldest else "không có"), fmt.text)
-    head = ["STT", "Danh sách", "Mã danh sách", "Mức độ", "Số phát hiện", "Mới kể từ lần trước",
-            "Chưa khắc phục lâu nhất từ", "Đã khắc phục"]
+    ws.write_string(
+        3,
+        0,
+        f"Tổng số phát hiện cần xử lý: {len(all_rows)}; mới kể từ lần đối chiếu trước: "
+        f"{n_new}; đã khắc phục kể từ lần trước: {n_resolved}.",
+        fmt.text,
+    )
+    ws.write_string(
+        4,
+        0,
+        "Phát hiện chưa khắc phục lâu nhất từ ngày: " + (to_ddmmyyyy(oldest) if oldest else "không có"),
+        fmt.text,
+    )
+    head = [
+        "STT",
+        "Danh sách",
+        "Mã danh sách",
+        "Mức độ",
+        "Số phát hiện",
+        "Mới kể từ lần trước",
+        "Chưa khắc phục lâu nhất từ",
+        "Đã khắc phục",
+    ]
     top = 6
     for j, h in enumerate(head):
         ws.write_string(top, j, h, fmt.header)
@@ -269,8 +338,9 @@ def _write_summary(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob,
         row += 2
         ws.write_string(row, 0, "Theo tổ chức cơ sở đảng", fmt.bold)
         row += 1
-        for j, h in enumerate(["STT", "Tên tổ chức cơ sở đảng", "Mã", "Sai sót", "Cảnh báo", "Thông tin",
-                               "Tổng số", "Mới"]):
+        for j, h in enumerate(
+            ["STT", "Tên tổ chức cơ sở đảng", "Mã", "Sai sót", "Cảnh báo", "Thông tin", "Tổng số", "Mới"]
+        ):
             ws.write_string(row, j, h, fmt.header)
         for i, code in enumerate(sorted(per_committee), start=1):
             c = per_committee[code]
@@ -290,16 +360,20 @@ def write_workbook(job: WorkbookJob) -> str:
     by_list: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_list[r["list_code"]].append(r)
-    options: dict[str, Any] = {"strings_to_numbers": False, "strings_to_formulas": False,
-                               "strings_to_urls": False}
+    options: dict[str, Any] = {
+        "strings_to_numbers": False,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+    }
     if len(rows) > CONSTANT_MEMORY_ROWS:
         options["constant_memory"] = True
     else:
         options["in_memory"] = True
     wb = xlsxwriter.Workbook(job["path"], options)
     created = _parse_iso(job["as_of"]) or datetime(2000, 1, 1)
-    wb.set_properties({"title": f"Kết quả đối chiếu — {job['org_name']}", "author": "dvsync",
-                       "created": created})
+    wb.set_properties(
+        {"title": f"Kết quả đối chiếu — {job['org_name']}", "author": "dvsync", "created": created}
+    )
     fmt = _Formats(wb)
     _write_summary(wb, fmt, job, by_list)
     order = [c for c in job["list_order"] if c in by_list] + sorted(set(by_list) - set(job["list_order"]))

@@ -69,8 +69,17 @@ class PersonalDataFilter(logging.Filter):
         return True
 
 
-MASKED_LOGGERS = ["", "prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.extra", "dvsync",
-                  "flows", "rules", "connectors"]
+MASKED_LOGGERS = [
+    "",
+    "prefect",
+    "prefect.flow_runs",
+    "prefect.task_runs",
+    "prefect.extra",
+    "dvsync",
+    "flows",
+    "rules",
+    "connectors",
+]
 
 
 def install_log_masking() -> None:
@@ -82,6 +91,7 @@ def install_log_masking() -> None:
     """
     current = logging.getLogRecordFactory()
     if not getattr(current, "_dvsync_masking", False):
+
         def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
             record = current(*args, **kwargs)
             _mask_record(record)
@@ -100,8 +110,9 @@ def install_log_masking() -> None:
 def _open_findings(findings: pd.DataFrame) -> pd.DataFrame:
     f = pd.DataFrame(index=findings.index)
     for col in ["list_code", "committee_code", "severity", "status"]:
-        f[col] = (findings[col] if col in findings.columns else pd.Series(pd.NA, index=findings.index)).astype(
-            "string")
+        f[col] = (
+            findings[col] if col in findings.columns else pd.Series(pd.NA, index=findings.index)
+        ).astype("string")
     f["status"] = f["status"].fillna("new")
     f["committee_code"] = f["committee_code"].fillna("—")
     return f
@@ -115,16 +126,25 @@ def counts_table(findings: pd.DataFrame) -> list[dict[str, Any]]:
     f["is_open"] = f["status"].isin(["new", "open"]).astype(int)
     f["is_new"] = (f["status"] == "new").astype(int)
     f["is_resolved"] = (f["status"] == "resolved").astype(int)
-    g = (f.groupby(["list_code", "committee_code"], dropna=False)
-         .agg(severity=("severity", "first"), open=("is_open", "sum"), new=("is_new", "sum"),
-              resolved=("is_resolved", "sum"))
-         .reset_index().sort_values(["open", "list_code", "committee_code"], ascending=[False, True, True]))
+    g = (
+        f.groupby(["list_code", "committee_code"], dropna=False)
+        .agg(
+            severity=("severity", "first"),
+            open=("is_open", "sum"),
+            new=("is_new", "sum"),
+            resolved=("is_resolved", "sum"),
+        )
+        .reset_index()
+        .sort_values(["open", "list_code", "committee_code"], ascending=[False, True, True])
+    )
     return [
         {
             "Mã danh sách": mask_personal(str(r.list_code)),
             "Tổ chức cơ sở đảng": mask_personal(str(r.committee_code)),
             "Mức độ": SEVERITY_LABELS.get(str(r.severity), str(r.severity)),
-            "Cần xử lý": int(r.open), "Mới": int(r.new), "Đã khắc phục": int(r.resolved),
+            "Cần xử lý": int(r.open),
+            "Mới": int(r.new),
+            "Đã khắc phục": int(r.resolved),
         }
         for r in g.head(MAX_TABLE_ROWS).itertuples(index=False)
     ]
@@ -137,7 +157,10 @@ def _trend(findings: pd.DataFrame, summary: Mapping[str, Any], runs: pd.DataFram
     if runs is None and summary.get("trend") is not None:
         trend = summary["trend"]
         runs = pd.DataFrame(
-            [{"as_of": k, "count": v} for k, v in trend.items()] if isinstance(trend, Mapping) else list(trend))
+            [{"as_of": k, "count": v} for k, v in trend.items()]
+            if isinstance(trend, Mapping)
+            else list(trend)
+        )
         if "count" not in runs.columns and "total" in runs.columns:
             runs = runs.rename(columns={"total": "count"})
         if not runs.empty and "list_code" not in runs.columns:
@@ -169,8 +192,12 @@ def _link(url: str) -> str:
     return Path(url).resolve().as_uri()
 
 
-def summary_markdown(findings: pd.DataFrame, summary: Mapping[str, Any], links: Mapping[str, str],
-                     runs: pd.DataFrame | None = None) -> str:
+def summary_markdown(
+    findings: pd.DataFrame,
+    summary: Mapping[str, Any],
+    links: Mapping[str, str],
+    runs: pd.DataFrame | None = None,
+) -> str:
     f = _open_findings(findings)
     open_ = f[f["status"].isin(["new", "open"])]
     as_of = summary.get("as_of")
@@ -189,9 +216,13 @@ def summary_markdown(findings: pd.DataFrame, summary: Mapping[str, Any], links: 
         "| Danh sách | Mã | Cần xử lý | Mới |",
         "|---|---|---:|---:|",
     ]
-    per = open_.groupby("list_code").agg(n=("status", "size"), new=("status", lambda s: int((s == "new").sum())))
+    per = open_.groupby("list_code").agg(
+        n=("status", "size"), new=("status", lambda s: int((s == "new").sum()))
+    )
     for code, r in per.sort_values("n", ascending=False).iterrows():
-        lines.append(f"| {LIST_TITLES.get(str(code), str(code))} | `{code}` | {int(r['n'])} | {int(r['new'])} |")
+        lines.append(
+            f"| {LIST_TITLES.get(str(code), str(code))} | `{code}` | {int(r['n'])} | {int(r['new'])} |"
+        )
     if per.empty:
         lines.append("| Không có phát hiện nào | | 0 | 0 |")
     trend = _trend(findings, summary, runs)
@@ -199,8 +230,12 @@ def summary_markdown(findings: pd.DataFrame, summary: Mapping[str, Any], links: 
     if len(trend) > 1:
         lo, hi = float(trend.min()), float(trend.max())
         spark = "".join(SPARK[int((v - lo) / (hi - lo) * 7) if hi > lo else 0] for v in trend.tail(30))
-        lines += [f"`{spark}` ({len(trend.tail(30))} lần chạy gần nhất)", "", "| Ngày | Cần xử lý | Thay đổi |",
-                  "|---|---:|---:|"]
+        lines += [
+            f"`{spark}` ({len(trend.tail(30))} lần chạy gần nhất)",
+            "",
+            "| Ngày | Cần xử lý | Thay đổi |",
+            "|---|---:|---:|",
+        ]
         delta = trend.diff()
         for when in list(trend.index)[-10:][::-1]:
             d = "" if pd.isna(delta[when]) else f"{int(delta[when]):+d}"
@@ -217,8 +252,14 @@ def summary_markdown(findings: pd.DataFrame, summary: Mapping[str, Any], links: 
     return mask_personal("\n".join(lines) + "\n")
 
 
-def publish_artifacts(findings: pd.DataFrame, summary: dict, links: dict[str, str], *,
-                      runs: pd.DataFrame | None = None, key_prefix: str = "dvsync") -> None:
+def publish_artifacts(
+    findings: pd.DataFrame,
+    summary: dict,
+    links: dict[str, str],
+    *,
+    runs: pd.DataFrame | None = None,
+    key_prefix: str = "dvsync",
+) -> None:
     """Create the run's table and markdown artifacts (inside a flow run they attach to it).
 
     ``summary``: summary.json's dict; its ``as_of`` dates the run, its numeric leaves are listed,
@@ -233,8 +274,17 @@ def publish_artifacts(findings: pd.DataFrame, summary: dict, links: dict[str, st
     more = " (rút gọn)" if len(table) == MAX_TABLE_ROWS else ""
     # _sync=True: this is sync code even when called from a task of an async flow.
     create_table_artifact(
-        table=table or [{"Mã danh sách": "", "Tổ chức cơ sở đảng": "", "Mức độ": "", "Cần xử lý": 0, "Mới": 0,
-                          "Đã khắc phục": 0}],
+        table=table
+        or [
+            {
+                "Mã danh sách": "",
+                "Tổ chức cơ sở đảng": "",
+                "Mức độ": "",
+                "Cần xử lý": 0,
+                "Mới": 0,
+                "Đã khắc phục": 0,
+            }
+        ],
         key=f"{key}-counts",
         description=f"Số phát hiện theo danh sách và tổ chức cơ sở đảng {day}{more}".strip(),
         _sync=True,  # type: ignore[call-arg]

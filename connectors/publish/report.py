@@ -29,7 +29,11 @@ SEVERITIES = ["error", "warning", "info"]
 COLOURS = {"error": "#C0392B", "warning": "#E0A800", "info": "#2F75B5", "total": "#333333"}
 # Age buckets (days since first seen) of open findings: (label, lowest, highest).
 AGE_BUCKETS = [
-    ("0–7", 0, 7), ("8–30", 8, 30), ("31–90", 31, 90), ("91–180", 91, 180), ("181–365", 181, 365),
+    ("0–7", 0, 7),
+    ("8–30", 8, 30),
+    ("31–90", 31, 90),
+    ("91–180", 91, 180),
+    ("181–365", 181, 365),
     ("> 365", 366, 10**6),
 ]
 MAX_BARS = 30  # committees shown in a bar chart; the tables hold all of them
@@ -94,42 +98,58 @@ def svg_hbar(chart_id: str, title: str, items: list[tuple[str, float, str, str]]
     plot_w = width - label_w - 70
     top_value, steps = _scale(max((v for _, v, _, _ in items), default=0))
     height = top + row_h * max(len(items), 1) + 24
-    out = [f'<svg class="chart" id="{chart_id}" role="img" aria-label="{_e(title)}" '
-           f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-           f'<text x="0" y="16" font-weight="bold">{_e(title)}</text>']
+    out = [
+        f'<svg class="chart" id="{chart_id}" role="img" aria-label="{_e(title)}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+        f'<text x="0" y="16" font-weight="bold">{_e(title)}</text>',
+    ]
     for k in range(steps + 1):
         x = label_w + plot_w * k / steps
         out.append(f'<line class="grid" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - 20}"/>')
-        out.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle">{_fmt(top_value * k / steps)}</text>')
+        out.append(
+            f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle">{_fmt(top_value * k / steps)}</text>'
+        )
     if not items:
         out.append(f'<text x="{label_w}" y="{top + 16}">Không có phát hiện nào.</text>')
     for i, (label, value, colour, tip) in enumerate(items):
         y = top + i * row_h
         w = plot_w * value / top_value
         out.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{_e(_short(label, 62))}</text>')
-        out.append(f'<rect class="bar" x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" '
-                   f'fill="{colour}"><title>{_e(tip)}</title></rect>')
+        out.append(
+            f'<rect class="bar" x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row_h - 8}" '
+            f'fill="{colour}"><title>{_e(tip)}</title></rect>'
+        )
         out.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 16}">{_fmt(value)}</text>')
     out.append(f'<line class="axis" x1="{label_w}" y1="{top}" x2="{label_w}" y2="{height - 20}"/>')
     out.append("</svg>")
     return "\n".join(out)
 
 
-def svg_stacked_columns(chart_id: str, title: str, labels: list[str], stacks: dict[str, list[float]],
-                        width: int = 1100, height: int = 320) -> str:
+def svg_stacked_columns(
+    chart_id: str,
+    title: str,
+    labels: list[str],
+    stacks: dict[str, list[float]],
+    width: int = 1100,
+    height: int = 320,
+) -> str:
     """Vertical columns stacked by severity (the age histogram)."""
     left, right, top, bottom = 60, 20, 30, 60
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(s[i] for s in stacks.values()) for i in range(len(labels))]
     top_value, steps = _scale(max(totals, default=0))
     slot = plot_w / max(len(labels), 1)
-    out = [f'<svg class="chart" id="{chart_id}" role="img" aria-label="{_e(title)}" '
-           f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-           f'<text x="0" y="16" font-weight="bold">{_e(title)}</text>']
+    out = [
+        f'<svg class="chart" id="{chart_id}" role="img" aria-label="{_e(title)}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+        f'<text x="0" y="16" font-weight="bold">{_e(title)}</text>',
+    ]
     for k in range(steps + 1):
         y = top + plot_h - plot_h * k / steps
         out.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(top_value * k / steps)}</text>')
+        out.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(top_value * k / steps)}</text>'
+        )
     for i, label in enumerate(labels):
         x = left + slot * i + slot * 0.15
         base = top + plot_h
@@ -138,14 +158,21 @@ def svg_stacked_columns(chart_id: str, title: str, labels: list[str], stacks: di
             if h <= 0:
                 continue
             base -= h
-            out.append(f'<rect class="bar" x="{x:.1f}" y="{base:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" '
-                       f'fill="{COLOURS[sev]}"><title>{_e(label)} — {_e(SEVERITY_LABELS[sev])}: '
-                       f'{_fmt(values[i])}</title></rect>')
-        out.append(f'<text x="{x + slot * 0.35:.1f}" y="{base - 4:.1f}" text-anchor="middle">'
-                   f'{_fmt(totals[i])}</text>')
-        out.append(f'<text x="{x + slot * 0.35:.1f}" y="{top + plot_h + 18}" text-anchor="middle">'
-                   f'{_e(label)}</text>')
-    out.append(f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}"/>')
+            out.append(
+                f'<rect class="bar" x="{x:.1f}" y="{base:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" '
+                f'fill="{COLOURS[sev]}"><title>{_e(label)} — {_e(SEVERITY_LABELS[sev])}: '
+                f"{_fmt(values[i])}</title></rect>"
+            )
+        out.append(
+            f'<text x="{x + slot * 0.35:.1f}" y="{base - 4:.1f}" text-anchor="middle">'
+            f"{_fmt(totals[i])}</text>"
+        )
+        out.append(
+            f'<text x="{x + slot * 0.35:.1f}" y="{top + plot_h + 18}" text-anchor="middle">{_e(label)}</text>'
+        )
+    out.append(
+        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}"/>'
+    )
     out.append(_legend(list(stacks), left, height - 16))
     out.append("</svg>")
     return "\n".join(out)
@@ -155,26 +182,40 @@ def _legend(keys: list[str], x: float, y: float) -> str:
     parts = []
     for key in keys:
         label = "Tổng số" if key == "total" else SEVERITY_LABELS.get(key, key)
-        parts.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{COLOURS[key]}"/>'
-                     f'<text x="{x + 16:.1f}" y="{y:.1f}">{_e(label)}</text>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{COLOURS[key]}"/>'
+            f'<text x="{x + 16:.1f}" y="{y:.1f}">{_e(label)}</text>'
+        )
         x += 30 + 8 * len(label)
     return '<g class="legend">' + "".join(parts) + "</g>"
 
 
-def svg_lines(chart_id: str, title: str, dates: list[pd.Timestamp], series: dict[str, list[float]],
-              width: int = 1100, height: int = 340) -> str:
+def svg_lines(
+    chart_id: str,
+    title: str,
+    dates: list[pd.Timestamp],
+    series: dict[str, list[float]],
+    width: int = 1100,
+    height: int = 340,
+) -> str:
     """Line chart over run dates (time scale); one line per series key (total and severities)."""
     left, right, top, bottom = 60, 60, 30, 64
     plot_w, plot_h = width - left - right, height - top - bottom
     top_value, steps = _scale(max((v for vs in series.values() for v in vs), default=0))
-    out = [f'<svg class="chart" id="{chart_id}" role="img" aria-label="{_e(title)}" '
-           f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
-           f'<text x="0" y="16" font-weight="bold">{_e(title)}</text>']
+    out = [
+        f'<svg class="chart" id="{chart_id}" role="img" aria-label="{_e(title)}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">',
+        f'<text x="0" y="16" font-weight="bold">{_e(title)}</text>',
+    ]
     for k in range(steps + 1):
         y = top + plot_h - plot_h * k / steps
         out.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}"/>')
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(top_value * k / steps)}</text>')
-    out.append(f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}"/>')
+        out.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(top_value * k / steps)}</text>'
+        )
+    out.append(
+        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}"/>'
+    )
     if not dates:
         out.append(f'<text x="{left + 10}" y="{top + 20}">Chưa có dữ liệu các lần chạy trước.</text>')
         out.append("</svg>")
@@ -191,15 +232,21 @@ def svg_lines(chart_id: str, title: str, dates: list[pd.Timestamp], series: dict
         if not shown or px(shown[-1]) - px(i) >= 80:
             shown.append(i)
     for i in shown:
-        out.append(f'<text x="{px(i):.1f}" y="{top + plot_h + 18}" text-anchor="middle">{_d(dates[i])}</text>')
+        out.append(
+            f'<text x="{px(i):.1f}" y="{top + plot_h + 18}" text-anchor="middle">{_d(dates[i])}</text>'
+        )
     for key, values in series.items():
         pts = [(px(i), top + plot_h - plot_h * v / top_value) for i, v in enumerate(values)]
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-        out.append(f'<path class="line" data-series="{_e(key)}" d="{d}" fill="none" stroke="{COLOURS[key]}" '
-                   f'stroke-width="{3 if key == "total" else 2}"/>')
+        out.append(
+            f'<path class="line" data-series="{_e(key)}" d="{d}" fill="none" stroke="{COLOURS[key]}" '
+            f'stroke-width="{3 if key == "total" else 2}"/>'
+        )
         for (x, y), v, when in zip(pts, values, dates, strict=True):
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{COLOURS[key]}"><title>{_d(when)}: '
-                       f'{_fmt(v)}</title></circle>')
+            out.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{COLOURS[key]}"><title>{_d(when)}: '
+                f"{_fmt(v)}</title></circle>"
+            )
     out.append(_legend(list(series), left, height - 14))
     out.append("</svg>")
     return "\n".join(out)
@@ -250,8 +297,13 @@ def _td(v: object, num: bool = False, style: str = "") -> str:
     return f"<td{cls}{st}>{_fmt(v) if num else _e(v)}</td>"
 
 
-def write_board_report(findings: pd.DataFrame, runs: pd.DataFrame | None, organizations: pd.DataFrame,
-                       out_path: Path, as_of: date | str) -> Path:
+def write_board_report(
+    findings: pd.DataFrame,
+    runs: pd.DataFrame | None,
+    organizations: pd.DataFrame,
+    out_path: Path,
+    as_of: date | str,
+) -> Path:
     """Write the board report for one run at ``out_path`` (atomically) and return the path."""
     as_of_ts = pd.Timestamp(as_of).normalize()
     f = findings.copy()
@@ -261,8 +313,9 @@ def write_board_report(findings: pd.DataFrame, runs: pd.DataFrame | None, organi
         f[col] = f[col].astype("string")
     f["status"] = f["status"].fillna("new")
     f["severity"] = f["severity"].fillna("info")
-    names = dict(zip(organizations["org_code"].astype("string"), organizations["name"].astype("string"),
-                     strict=True))
+    names = dict(
+        zip(organizations["org_code"].astype("string"), organizations["name"].astype("string"), strict=True)
+    )
     upper = _nearest_of_kind(organizations, ["upper"])
     f["upper_code"] = f["org_code"].map(upper).astype("string").fillna(f["committee_code"]).fillna("")
     f["committee_code"] = f["committee_code"].fillna("")
@@ -273,32 +326,72 @@ def write_board_report(findings: pd.DataFrame, runs: pd.DataFrame | None, organi
     sections: list[str] = []
     # Key figures.
     by_sev = open_["severity"].value_counts()
-    kpis = [("Phát hiện cần xử lý", len(open_), ""), ("Mới kể từ lần trước", int((open_["status"] == "new").sum()), ""),
-            ("Đã khắc phục", len(resolved), "")]
+    kpis = [
+        ("Phát hiện cần xử lý", len(open_), ""),
+        ("Mới kể từ lần trước", int((open_["status"] == "new").sum()), ""),
+        ("Đã khắc phục", len(resolved), ""),
+    ]
     kpis += [(SEVERITY_LABELS[s], int(by_sev.get(s, 0)), s) for s in SEVERITIES]
-    kpis.append(("Tổ chức cơ sở có phát hiện", open_.loc[open_["committee_code"] != "", "committee_code"].nunique(), ""))
-    sections.append('<div class="kpis">' + "".join(
-        f'<div class="kpi {c}"><b>{_fmt(v)}</b>{_e(label)}</div>' for label, v, c in kpis) + "</div>")
+    kpis.append(
+        (
+            "Tổ chức cơ sở có phát hiện",
+            open_.loc[open_["committee_code"] != "", "committee_code"].nunique(),
+            "",
+        )
+    )
+    sections.append(
+        '<div class="kpis">'
+        + "".join(f'<div class="kpi {c}"><b>{_fmt(v)}</b>{_e(label)}</div>' for label, v, c in kpis)
+        + "</div>"
+    )
 
     # Per list.
-    per_list = (open_.groupby("list_code").agg(n=("list_code", "size"), new=("status", lambda s: (s == "new").sum()),
-                                                severity=("severity", "first")))
+    per_list = open_.groupby("list_code").agg(
+        n=("list_code", "size"), new=("status", lambda s: (s == "new").sum()), severity=("severity", "first")
+    )
     res_list = resolved.groupby("list_code").size()
     codes = sorted(set(per_list.index) | set(res_list.index), key=lambda c: (order.get(c, 99), c))
     rows = []
     for c in codes:
         n = int(per_list["n"].get(c, 0))
         sev = per_list["severity"].get(c, "info") if c in per_list.index else "info"
-        rows.append([f' class="sev-{_e(sev)}"', _td(LIST_TITLES.get(c, c)), _td(c), _td(SEVERITY_LABELS.get(sev, sev)),
-                     _td(n, True), _td(int(per_list["new"].get(c, 0)), True), _td(int(res_list.get(c, 0)), True)])
-    rows.append([' class="total"', _td("Tổng cộng"), _td(""), _td(""), _td(len(open_), True),
-                 _td(int((open_["status"] == "new").sum()), True), _td(len(resolved), True)])
-    bars = [(LIST_TITLES.get(c, c), float(per_list["n"].get(c, 0)), COLOURS.get(
-        per_list["severity"].get(c, "info") if c in per_list.index else "info", "#777"),
-        f"{c}: {_fmt(per_list['n'].get(c, 0))}") for c in codes if c in per_list.index]
-    sections.append("<h2>1. Số phát hiện theo danh sách</h2>"
-                    + svg_hbar("chart-lists", "Phát hiện cần xử lý theo danh sách", bars)
-                    + _table(["Danh sách", "Mã", "Mức độ", "Cần xử lý", "Mới", "Đã khắc phục"], rows))
+        rows.append(
+            [
+                f' class="sev-{_e(sev)}"',
+                _td(LIST_TITLES.get(c, c)),
+                _td(c),
+                _td(SEVERITY_LABELS.get(sev, sev)),
+                _td(n, True),
+                _td(int(per_list["new"].get(c, 0)), True),
+                _td(int(res_list.get(c, 0)), True),
+            ]
+        )
+    rows.append(
+        [
+            ' class="total"',
+            _td("Tổng cộng"),
+            _td(""),
+            _td(""),
+            _td(len(open_), True),
+            _td(int((open_["status"] == "new").sum()), True),
+            _td(len(resolved), True),
+        ]
+    )
+    bars = [
+        (
+            LIST_TITLES.get(c, c),
+            float(per_list["n"].get(c, 0)),
+            COLOURS.get(per_list["severity"].get(c, "info") if c in per_list.index else "info", "#777"),
+            f"{c}: {_fmt(per_list['n'].get(c, 0))}",
+        )
+        for c in codes
+        if c in per_list.index
+    ]
+    sections.append(
+        "<h2>1. Số phát hiện theo danh sách</h2>"
+        + svg_hbar("chart-lists", "Phát hiện cần xử lý theo danh sách", bars)
+        + _table(["Danh sách", "Mã", "Mức độ", "Cần xử lý", "Mới", "Đã khắc phục"], rows)
+    )
 
     # Per committee.
     def per(col: str) -> pd.DataFrame:
@@ -312,14 +405,31 @@ def write_board_report(findings: pd.DataFrame, runs: pd.DataFrame | None, organi
     parts = ["<h2>2. Số phát hiện theo tổ chức đảng</h2>"]
     if len(open_):
         up = per("upper_code")
-        parts.append(svg_hbar("chart-committees", "Phát hiện cần xử lý theo đảng bộ cấp trên cơ sở",
-                              [(names.get(c, c or "(ngoài phạm vi)"), float(r["total"]), COLOURS["error"]
-                                if r["error"] else COLOURS["warning"], f"{c}: {_fmt(r['total'])}")
-                               for c, r in up.head(MAX_BARS).iterrows()]))
-        parts.append(_table(["Đảng bộ cấp trên cơ sở", "Mã", "Sai sót", "Cảnh báo", "Thông tin", "Tổng số", "Mới"],
-                            [["", _td(names.get(c, c or "(ngoài phạm vi)")), _td(c)]
-                             + [_td(int(r[k]), True) for k in [*SEVERITIES, "total", "new"]]
-                             for c, r in up.iterrows()]))
+        parts.append(
+            svg_hbar(
+                "chart-committees",
+                "Phát hiện cần xử lý theo đảng bộ cấp trên cơ sở",
+                [
+                    (
+                        names.get(c, c or "(ngoài phạm vi)"),
+                        float(r["total"]),
+                        COLOURS["error"] if r["error"] else COLOURS["warning"],
+                        f"{c}: {_fmt(r['total'])}",
+                    )
+                    for c, r in up.head(MAX_BARS).iterrows()
+                ],
+            )
+        )
+        parts.append(
+            _table(
+                ["Đảng bộ cấp trên cơ sở", "Mã", "Sai sót", "Cảnh báo", "Thông tin", "Tổng số", "Mới"],
+                [
+                    ["", _td(names.get(c, c or "(ngoài phạm vi)")), _td(c)]
+                    + [_td(int(r[k]), True) for k in [*SEVERITIES, "total", "new"]]
+                    for c, r in up.iterrows()
+                ],
+            )
+        )
         # Grid list x upper committee: where each problem concentrates.
         uppers = list(up.index)
         if len(uppers) <= 40:
@@ -333,17 +443,37 @@ def write_board_report(findings: pd.DataFrame, runs: pd.DataFrame | None, organi
                     alpha = 0.08 + 0.6 * v / peak if v else 0
                     cells.append(_td(v, True, f"background:rgba(192,57,43,{alpha:.2f})" if v else ""))
                 grows.append(["", f'<td title="{_e(LIST_TITLES.get(c, c))}">{_e(c)}</td>', *cells])
-            parts.append("<h3>Danh sách × đảng bộ cấp trên cơ sở</h3>"
-                         + _table(["Danh sách", *[u or "—" for u in uppers]], grows, "grid-table"))
+            parts.append(
+                "<h3>Danh sách × đảng bộ cấp trên cơ sở</h3>"
+                + _table(["Danh sách", *[u or "—" for u in uppers]], grows, "grid-table")
+            )
         gr = per("committee_code")
         parent_upper = {c: upper.get(c, "") for c in gr.index}
-        grows = [["", _td(names.get(c, c or "(ngoài phạm vi)")), _td(c), _td(parent_upper.get(c) or "")]
-                 + [_td(int(r[k]), True) for k in [*SEVERITIES, "total", "new"]]
-                 + [_td(_d(r["oldest"]) if pd.notna(r["oldest"]) else "")] for c, r in gr.iterrows()]
-        parts.append(f"<details{' open' if len(gr) <= 30 else ''}><summary>Theo tổ chức cơ sở đảng "
-                     f"({_fmt(len(gr))})</summary>"
-                     + _table(["Tổ chức cơ sở đảng", "Mã", "Cấp trên", "Sai sót", "Cảnh báo", "Thông tin",
-                               "Tổng số", "Mới", "Phát hiện lâu nhất"], grows) + "</details>")
+        grows = [
+            ["", _td(names.get(c, c or "(ngoài phạm vi)")), _td(c), _td(parent_upper.get(c) or "")]
+            + [_td(int(r[k]), True) for k in [*SEVERITIES, "total", "new"]]
+            + [_td(_d(r["oldest"]) if pd.notna(r["oldest"]) else "")]
+            for c, r in gr.iterrows()
+        ]
+        parts.append(
+            f"<details{' open' if len(gr) <= 30 else ''}><summary>Theo tổ chức cơ sở đảng "
+            f"({_fmt(len(gr))})</summary>"
+            + _table(
+                [
+                    "Tổ chức cơ sở đảng",
+                    "Mã",
+                    "Cấp trên",
+                    "Sai sót",
+                    "Cảnh báo",
+                    "Thông tin",
+                    "Tổng số",
+                    "Mới",
+                    "Phát hiện lâu nhất",
+                ],
+                grows,
+            )
+            + "</details>"
+        )
     else:
         parts.append(svg_hbar("chart-committees", "Phát hiện cần xử lý theo đảng bộ cấp trên cơ sở", []))
     sections.append("\n".join(parts))
@@ -363,28 +493,46 @@ def write_board_report(findings: pd.DataFrame, runs: pd.DataFrame | None, organi
     dates = list(wide.index)
     series = {"total": wide["total"].tolist(), **{s: wide[s].tolist() for s in SEVERITIES}}
     delta = wide["total"].diff()
-    trows = [["", _td(_d(when))] + [_td(int(r[k]), True) for k in ["total", *SEVERITIES]]
-             + [_td("" if pd.isna(delta[when]) else f"{int(delta[when]):+d}")]
-             for when, r in list(wide.iterrows())[-15:][::-1]]  # newest first
-    trend = ("<h2>3. Diễn biến qua các lần đối chiếu</h2>"
-                    + svg_lines("chart-trend", "Phát hiện cần xử lý qua các lần chạy", dates, series, width=560)
-                    + _table(["Ngày đối chiếu", "Tổng số", "Sai sót", "Cảnh báo", "Thông tin", "Thay đổi"], trows))
+    trows = [
+        ["", _td(_d(when))]
+        + [_td(int(r[k]), True) for k in ["total", *SEVERITIES]]
+        + [_td("" if pd.isna(delta[when]) else f"{int(delta[when]):+d}")]
+        for when, r in list(wide.iterrows())[-15:][::-1]
+    ]  # newest first
+    trend = (
+        "<h2>3. Diễn biến qua các lần đối chiếu</h2>"
+        + svg_lines("chart-trend", "Phát hiện cần xử lý qua các lần chạy", dates, series, width=560)
+        + _table(["Ngày đối chiếu", "Tổng số", "Sai sót", "Cảnh báo", "Thông tin", "Thay đổi"], trows)
+    )
 
     # Age of open findings.
     seen = pd.to_datetime(open_["first_seen"], errors="coerce")
     age = (as_of_ts - seen).dt.days.clip(lower=0)
     labels = [b[0] for b in AGE_BUCKETS]
-    stacks = {s: [int(((open_["severity"] == s) & age.between(lo, hi)).sum()) for _, lo, hi in AGE_BUCKETS]
-              for s in SEVERITIES}
-    arows = [["", _td(label)] + [_td(stacks[s][i], True) for s in SEVERITIES]
-             + [_td(sum(stacks[s][i] for s in SEVERITIES), True)] for i, label in enumerate(labels)]
+    stacks = {
+        s: [int(((open_["severity"] == s) & age.between(lo, hi)).sum()) for _, lo, hi in AGE_BUCKETS]
+        for s in SEVERITIES
+    }
+    arows = [
+        ["", _td(label)]
+        + [_td(stacks[s][i], True) for s in SEVERITIES]
+        + [_td(sum(stacks[s][i] for s in SEVERITIES), True)]
+        for i, label in enumerate(labels)
+    ]
     oldest = seen.min()
-    note = (f'<p>Lâu nhất: từ {_d(oldest)} ({_fmt(int(age.max()))} ngày).</p>'
-            if pd.notna(oldest) else "<p>Không có phát hiện nào chưa khắc phục.</p>")
-    ageing = ("<h2>4. Thời gian tồn đọng</h2>" + note
-              + svg_stacked_columns("chart-age", "Phát hiện chưa khắc phục theo số ngày tồn đọng",
-                                    labels, stacks, width=560)
-              + _table(["Số ngày tồn đọng", "Sai sót", "Cảnh báo", "Thông tin", "Tổng số"], arows))
+    note = (
+        f"<p>Lâu nhất: từ {_d(oldest)} ({_fmt(int(age.max()))} ngày).</p>"
+        if pd.notna(oldest)
+        else "<p>Không có phát hiện nào chưa khắc phục.</p>"
+    )
+    ageing = (
+        "<h2>4. Thời gian tồn đọng</h2>"
+        + note
+        + svg_stacked_columns(
+            "chart-age", "Phát hiện chưa khắc phục theo số ngày tồn đọng", labels, stacks, width=560
+        )
+        + _table(["Số ngày tồn đọng", "Sai sót", "Cảnh báo", "Thông tin", "Tổng số"], arows)
+    )
     # Side by side: the whole page then fits a 1280 x 2000 screen for the morning review.
     sections.append(f'<div class="cols"><div>{trend}</div><div>{ageing}</div></div>')
 

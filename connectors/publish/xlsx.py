@@ -40,8 +40,13 @@ from connectors.publish.files import atomic_write_bytes
 from connectors.publish.labels import COLUMN_HEADERS, LIST_SHEET_NAMES, LIST_TITLES
 
 __all__ = [
-    "COLUMN_HEADERS", "LIST_SHEET_NAMES", "LIST_TITLES", "PUBLISHED_KINDS", "ancestor_pairs",
-    "committee_workbook_path", "write_committee_workbooks",
+    "COLUMN_HEADERS",
+    "LIST_SHEET_NAMES",
+    "LIST_TITLES",
+    "PUBLISHED_KINDS",
+    "ancestor_pairs",
+    "committee_workbook_path",
+    "write_committee_workbooks",
 ]
 
 log = logging.getLogger("dvsync.publish")
@@ -174,12 +179,14 @@ def write_committee_workbooks(
     unplaced = int((~df["org_code"].isin(pairs["org_code"])).sum())
     placed = placed.sort_values(
         ["ancestor", "_list_rank", "list_code", "org_code", "member_code", "field", "finding_id"],
-        na_position="first", kind="mergesort",
+        na_position="first",
+        kind="mergesort",
     )
     open_rows = placed[placed["status"] != "resolved"]
     resolved = (
         placed[placed["status"] == "resolved"].groupby(["ancestor", "list_code"]).size()
-        if (~is_open).any() else pd.Series(dtype=int)
+        if (~is_open).any()
+        else pd.Series(dtype=int)
     )
     has_findings = set(placed["ancestor"])
     active = _truthy(publish["active"]) if "active" in publish.columns else pd.Series(True, publish.index)
@@ -191,7 +198,10 @@ def write_committee_workbooks(
     ends = {code: i + 1 for i, code in enumerate(anc)}
     row_hash = open_rows["_hash"].to_numpy()
     values = [open_rows[c].to_numpy(dtype=object, na_value=None) for c in ROW_COLUMNS]
-    org_col, committee_col = values[ROW_COLUMNS.index("org_code")], values[ROW_COLUMNS.index("committee_code")]
+    org_col, committee_col = (
+        values[ROW_COLUMNS.index("org_code")],
+        values[ROW_COLUMNS.index("committee_code")],
+    )
     resolved_by: dict[str, dict[str, int]] = {}
     for (code, list_code), n in resolved.items():
         resolved_by.setdefault(str(code), {})[str(list_code)] = int(n)
@@ -206,8 +216,9 @@ def write_committee_workbooks(
         lo, hi = starts.get(code, 0), ends.get(code, 0)
         res = resolved_by.get(code, {})
         h = hashlib.sha256()
-        h.update(json.dumps([FORMAT_VERSION, code, names_digest, res, order],
-                            ensure_ascii=False).encode("utf-8"))
+        h.update(
+            json.dumps([FORMAT_VERSION, code, names_digest, res, order], ensure_ascii=False).encode("utf-8")
+        )
         h.update(row_hash[lo:hi].tobytes())
         digest = h.hexdigest()
         final = committee_workbook_path(out_dir, code)
@@ -219,10 +230,18 @@ def write_committee_workbooks(
         new_manifest[code] = {"hash": digest, "file": rel, "rows": hi - lo, "as_of": as_of_iso}
         sub_names = {c: names[c] for c in set(org_col[lo:hi]) | set(committee_col[lo:hi]) if c in names}
         rows = list(zip(*(v[lo:hi] for v in values), strict=True)) if hi > lo else []
-        jobs.append(WorkbookJob(
-            org_code=code, org_name=names.get(code, code), as_of=as_of_iso,
-            path=str(staging / f"{code}.xlsx"), rows=rows, resolved=res, names=sub_names, list_order=order,
-        ))
+        jobs.append(
+            WorkbookJob(
+                org_code=code,
+                org_name=names.get(code, code),
+                as_of=as_of_iso,
+                path=str(staging / f"{code}.xlsx"),
+                rows=rows,
+                resolved=res,
+                names=sub_names,
+                list_order=order,
+            )
+        )
 
     if jobs:
         staging.mkdir()
@@ -238,22 +257,35 @@ def write_committee_workbooks(
     if jobs or set(new_manifest) != set(manifest):
         atomic_write_bytes(
             folder / MANIFEST,
-            json.dumps({"format": FORMAT_VERSION, "committees": new_manifest}, ensure_ascii=False,
-                       indent=1, sort_keys=True).encode("utf-8"),
+            json.dumps(
+                {"format": FORMAT_VERSION, "committees": new_manifest},
+                ensure_ascii=False,
+                indent=1,
+                sort_keys=True,
+            ).encode("utf-8"),
         )
     seconds = round(time.perf_counter() - started, 3)
     result = {
-        "written": len(jobs), "unchanged": len(committees) - len(jobs), "total": len(committees),
-        "unplaced": unplaced, "seconds": seconds,
+        "written": len(jobs),
+        "unchanged": len(committees) - len(jobs),
+        "total": len(committees),
+        "unplaced": unplaced,
+        "seconds": seconds,
         "files": {c: new_manifest[c]["file"] for c in committees},
     }
-    log.info("committee workbooks: %d written, %d unchanged, %d total in %.2f s",
-             result["written"], result["unchanged"], result["total"], seconds)
+    log.info(
+        "committee workbooks: %d written, %d unchanged, %d total in %.2f s",
+        result["written"],
+        result["unchanged"],
+        result["total"],
+        seconds,
+    )
     return result
 
 
-def _run_jobs(jobs: list[WorkbookJob], workers: int | None,
-              writer: Callable[[list[WorkbookJob]], list[str]] | None) -> None:
+def _run_jobs(
+    jobs: list[WorkbookJob], workers: int | None, writer: Callable[[list[WorkbookJob]], list[str]] | None
+) -> None:
     if writer is not None:
         writer(jobs)
         return

@@ -16,4 +16,5 @@ def orgs() -> pd.DataFrame:
 def findings() -> pd.DataFrame:
     return findings_frame()
 
+
 # The session's Prefect harness is tests/conftest.py's ``prefect_harness`` (one per session).

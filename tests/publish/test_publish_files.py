@@ -43,11 +43,17 @@ def test_findings_csv_columns_first_extras_after_and_missing_filled(tmp_path: Pa
 
 
 def test_quarantine_csv(tmp_path: Path) -> None:
-    q = pd.DataFrame({
-        "source": ["b.xlsx", "a.xlsx"], "sheet": ["DanhSach", "DanhSach"], "row": [12, np.nan],
-        "column": ["Số CCCD", "Ngày sinh"], "rule": ["id_format", "date"], "value": ["********1234", "31/02"],
-        "message": ["Số CCCD không hợp lệ", "Ngày không hợp lệ"],
-    })
+    q = pd.DataFrame(
+        {
+            "source": ["b.xlsx", "a.xlsx"],
+            "sheet": ["DanhSach", "DanhSach"],
+            "row": [12, np.nan],
+            "column": ["Số CCCD", "Ngày sinh"],
+            "rule": ["id_format", "date"],
+            "value": ["********1234", "31/02"],
+            "message": ["Số CCCD không hợp lệ", "Ngày không hợp lệ"],
+        }
+    )
     path = write_quarantine_csv(q, tmp_path / "quarantine.csv")
     text = path.read_bytes().decode("utf-8-sig")
     assert text.splitlines()[0] == ",".join(QUARANTINE_COLUMNS)
@@ -58,8 +64,13 @@ def test_quarantine_csv(tmp_path: Path) -> None:
 
 
 def test_summary_json_sorted_and_typed(tmp_path: Path) -> None:
-    summary = {"z": 1, "as_of": date(2025, 3, 5), "counts": {"B": np.int64(2), "A": 1}, "out": tmp_path,
-               "tên": "Đảng bộ"}
+    summary = {
+        "z": 1,
+        "as_of": date(2025, 3, 5),
+        "counts": {"B": np.int64(2), "A": 1},
+        "out": tmp_path,
+        "tên": "Đảng bộ",
+    }
     path = write_summary_json(summary, tmp_path / "summary.json")
     text = path.read_text(encoding="utf-8")
     data = json.loads(text)

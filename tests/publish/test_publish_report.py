@@ -20,8 +20,14 @@ from connectors.publish.report import COLOURS, _scale, write_board_report
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 
@@ -38,15 +44,24 @@ def chromium() -> str:
 def run_chromium(binary: str, tmp: Path, *args: str) -> subprocess.CompletedProcess:
     profile = tmp / "chromium-profile"
     profile.mkdir(exist_ok=True)
-    return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=180, check=True)
+    return subprocess.run(
+        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
 
 
 def runs_frame() -> pd.DataFrame:
     rows = []
     for i, day in enumerate(["2025-01-15", "2025-02-01", "2025-02-15", "2025-03-01"]):
-        rows += [(f"r{i}", day, "ROSTER_MISSING_IN_CELL", 20 - 2 * i), (f"r{i}", day, "TRANSFER_OVERDUE", 6 - i),
-                 (f"r{i}", day, "ROSTER_FIELD_MISMATCH", 9 - i), (f"r{i}", day, "BADGE_DUE", 2)]
+        rows += [
+            (f"r{i}", day, "ROSTER_MISSING_IN_CELL", 20 - 2 * i),
+            (f"r{i}", day, "TRANSFER_OVERDUE", 6 - i),
+            (f"r{i}", day, "ROSTER_FIELD_MISMATCH", 9 - i),
+            (f"r{i}", day, "BADGE_DUE", 2),
+        ]
     return pd.DataFrame(rows, columns=["run_id", "as_of", "list_code", "count"])
 
 
@@ -78,8 +93,8 @@ def read_png(path: Path) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, ihdr = 8, [], None
     while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
+        n, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + n]
         if kind == b"IHDR":
             ihdr = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -121,7 +136,7 @@ def read_png(path: Path) -> np.ndarray:
 
 
 def pixels_of(img: np.ndarray, hex_colour: str) -> int:
-    rgb = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return int(np.all(img == np.array(rgb, dtype=np.uint8), axis=2).sum())
 
 
@@ -152,8 +167,14 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, orgs, findings, chr
     assert "Báo cáo đối chiếu dữ liệu đảng viên" in dom
 
     shot = tmp_path / "board.png"
-    run_chromium(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1280,2000",
-                 "--hide-scrollbars", path.as_uri())
+    run_chromium(
+        chromium,
+        tmp_path,
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+        "--hide-scrollbars",
+        path.as_uri(),
+    )
     assert shot.stat().st_size > 20_000
     img = read_png(shot)
     assert img.shape[:2] == (2000, 1280)
@@ -176,8 +197,9 @@ def test_report_with_no_findings_and_no_history(tmp_path: Path, orgs, findings, 
 
 
 def test_report_accepts_wide_runs_and_resolved(tmp_path: Path, orgs, findings) -> None:
-    wide = pd.DataFrame({"as_of": ["2025-02-01", "2025-03-01"], "ROSTER_MISSING_IN_CELL": [10, 12],
-                         "BADGE_DUE": [1, 0]})
+    wide = pd.DataFrame(
+        {"as_of": ["2025-02-01", "2025-03-01"], "ROSTER_MISSING_IN_CELL": [10, 12], "BADGE_DUE": [1, 0]}
+    )
     df = findings.copy()
     df.loc[df.index[:3], "status"] = "resolved"
     text = write_board_report(df, wide, orgs, tmp_path / "w.html", "2025-03-05").read_text(encoding="utf-8")

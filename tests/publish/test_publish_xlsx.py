@@ -37,13 +37,16 @@ def read_lists(path: Path) -> dict[str, list[dict]]:
             continue
         rows = wb.get_sheet_by_name(name).to_python()
         header = rows[HEADER_ROW]
-        out[name] = [dict(zip(header, r, strict=True)) for r in rows[HEADER_ROW + 1:]]
+        out[name] = [dict(zip(header, r, strict=True)) for r in rows[HEADER_ROW + 1 :]]
     return out
 
 
 def snapshot(out: Path) -> dict[str, tuple[int, bytes]]:
-    return {p.relative_to(out).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
-            for p in sorted((out / "committees").rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted((out / "committees").rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_ancestor_pairs_and_cycle_guard(orgs: pd.DataFrame) -> None:
@@ -51,7 +54,12 @@ def test_ancestor_pairs_and_cycle_guard(orgs: pd.DataFrame) -> None:
     for committee, members in SUBTREE_CELLS.items():
         assert set(pairs.loc[pairs["ancestor"] == committee, "org_code"]) == members
     cyclic = pd.DataFrame({"org_code": ["A", "B"], "parent_code": ["B", "A"]})
-    assert set(map(tuple, ancestor_pairs(cyclic).to_numpy())) == {("A", "A"), ("B", "B"), ("A", "B"), ("B", "A")}
+    assert set(map(tuple, ancestor_pairs(cyclic).to_numpy())) == {
+        ("A", "A"),
+        ("B", "B"),
+        ("A", "B"),
+        ("B", "A"),
+    }
 
 
 def test_every_committee_gets_exactly_its_subtree(tmp_path: Path, orgs, findings) -> None:
@@ -179,13 +187,18 @@ def test_resolved_counted_not_listed_and_unplaced(tmp_path: Path, orgs, findings
     result = write_committee_workbooks(df, orgs, tmp_path, AS_OF, workers=1)
     assert result["unplaced"] == 1
     for code in PUBLISHED:
-        ids = {r[COLUMN_HEADERS["finding_id"]] for s in read_lists(committee_workbook_path(tmp_path, code)).values()
-               for r in s}
+        ids = {
+            r[COLUMN_HEADERS["finding_id"]]
+            for s in read_lists(committee_workbook_path(tmp_path, code)).values()
+            for r in s
+        }
         assert "stray000000000000" not in ids and not ids & set(df.loc[resolved, "finding_id"])
     g2 = openpyxl.load_workbook(committee_workbook_path(tmp_path, "G2"))
     assert LIST_SHEET_NAMES["BADGE_DUE"] not in g2.sheetnames
     flat = [c.value for row in g2[SUMMARY_SHEET].iter_rows() for c in row]
-    assert "BADGE_DUE" in flat and any(isinstance(v, str) and "đã khắc phục kể từ lần trước: 1" in v for v in flat)
+    assert "BADGE_DUE" in flat and any(
+        isinstance(v, str) and "đã khắc phục kể từ lần trước: 1" in v for v in flat
+    )
 
 
 def test_text_is_never_a_formula_and_empty_committees_get_a_workbook(tmp_path: Path, orgs, findings) -> None:
@@ -197,8 +210,13 @@ def test_text_is_never_a_formula_and_empty_committees_get_a_workbook(tmp_path: P
     g3 = openpyxl.load_workbook(committee_workbook_path(tmp_path, "G3"))
     assert g3.sheetnames == [SUMMARY_SHEET]
     p = openpyxl.load_workbook(committee_workbook_path(tmp_path, "P"))
-    cells = [c for ws in p.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)
-             and "HYPERLINK" in c.value]
+    cells = [
+        c
+        for ws in p.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and "HYPERLINK" in c.value
+    ]
     assert cells and all(c.data_type == "s" for c in cells)
 
 
@@ -210,4 +228,5 @@ def test_parallel_writer(tmp_path: Path, orgs, findings, monkeypatch) -> None:
     write_committee_workbooks(findings, orgs, serial, AS_OF, workers=1)
     for code in PUBLISHED:
         assert read_lists(committee_workbook_path(tmp_path, code)) == read_lists(
-            committee_workbook_path(serial, code))
+            committee_workbook_path(serial, code)
+        )
