@@ -102,15 +102,62 @@ def store_submissions(
     with stage("store submissions"):
         loaded = store.load_workbooks(results)
         subs = store.submissions(period)
-        quarantine = store.quarantine(period)
+        books = store.workbooks()
+        quarantine = pd.concat([file_faults(books, period), store.quarantine(period)], ignore_index=True)
     logger.info("Kho bảng nộp: %s", loaded)
     report = {
         "files_new": len(results) - len(rejected),
         "files_unchanged": unchanged,
         "files_rejected": len(rejected),
         "store": loaded,
+        "rows": sheet_counts(books, period),
     }
     return subs, quarantine, report
+
+
+def sheet_counts(workbooks: pd.DataFrame, period: str) -> dict[str, dict[str, int]]:
+    """Rows read / accepted / quarantined per sheet over the period's current workbooks."""
+    import json
+
+    current = workbooks[(workbooks["status"] == "accepted") & (workbooks["period"] == period)]
+    totals: dict[str, dict[str, int]] = {}
+    for detail in current["rows_detail"].dropna():
+        for kind, per_sheet in json.loads(detail).items():
+            for sheet, n in (per_sheet or {}).items():
+                entry = totals.setdefault(
+                    f"submissions.{sheet}", {"read": 0, "accepted": 0, "quarantined": 0}
+                )
+                entry[kind] += int(n)
+    return dict(sorted(totals.items()))
+
+
+def file_faults(workbooks: pd.DataFrame, period: str) -> pd.DataFrame:
+    """One quarantine line per rejected workbook of the period (or of no readable period):
+    a file-level fault names the file and loses nothing silently."""
+    from schemas.contract import QUARANTINE_COLUMNS
+
+    if workbooks.empty:
+        return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    bad = workbooks[
+        (workbooks["status"] == "rejected")
+        & workbooks["superseded_by"].isna()
+        & (workbooks["period"].isna() | (workbooks["period"] == period))
+    ]
+    return (
+        pd.DataFrame(
+            {
+                "source": bad["file"].astype("string"),
+                "sheet": "",
+                "row": pd.NA,
+                "column": "",
+                "rule": "file",
+                "value": "",
+                "message": bad["error"].astype("string"),
+            }
+        )[QUARANTINE_COLUMNS]
+        .sort_values("source")
+        .reset_index(drop=True)
+    )
 
 
 @task(name="reconcile", cache_policy=NONE)
@@ -158,20 +205,11 @@ def build_summary(
 ) -> dict:
     from dvsync.settings import redact_url
 
-    counts = {"central." + t: c for t, c in central_counts.items()}
-    # Rows of the period's accepted workbooks, plus their quarantined rows, per sheet.
-    q_sheets = subs_q.groupby("sheet").size().to_dict() if len(subs_q) else {}
-    for name, frame in subs.tables().items():
-        if name == "workbooks":
-            continue
-        accepted = int((frame["period"] == inp.period).sum()) if "period" in frame else len(frame)
-        sheet = next((s for s, t in _sheet_tables().items() if t == name), name)
-        quarantined = int(q_sheets.get(sheet, 0))
-        counts["submissions." + sheet] = {
-            "read": accepted + quarantined,
-            "accepted": accepted,
-            "quarantined": quarantined,
-        }
+    counts = {
+        "central." + t: {k: c[k] for k in ("read", "accepted", "quarantined")}
+        for t, c in central_counts.items()
+    }
+    counts.update(files.get("rows", {}))
     per_list = findings.groupby("list_code").size().sort_index().to_dict()
     per_committee = (
         findings.groupby(["committee_code", "list_code"], dropna=False).size().reset_index(name="count")
@@ -192,7 +230,7 @@ def build_summary(
             "results": redact_url(inp.results),
             "demo": inp.demo,
         },
-        "files": files,
+        "files": {k: v for k, v in files.items() if k != "rows"},
         "workbooks_accepted": int((subs.workbooks["period"] == inp.period).sum()),
         "rows": counts,
         "quarantined_rows": len(quarantine),
@@ -202,12 +240,6 @@ def build_summary(
         "counts_per_committee": by_committee,
         "durations_seconds": {**STAGE_SECONDS, "total": round(seconds, 3)},
     }
-
-
-def _sheet_tables() -> dict[str, str]:
-    from schemas.contract import SHEET_TABLES
-
-    return SHEET_TABLES
 
 
 @task(name="publish", cache_policy=NONE)
