@@ -123,6 +123,8 @@ class Demo:
     def exp(
         self, code: str, org: str, member: str | None, field: str | None = None, ref: str = "", note: str = ""
     ):
+        if code == "REMOVAL_ABSENCE_OR_FEES" and not ref:
+            ref = self.period[:4]  # the calendar year counted (rules/ uses it as ref)
         self.expected.append(
             {
                 "list_code": code,
