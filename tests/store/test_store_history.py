@@ -131,3 +131,12 @@ def test_include_resolved(store, ff):
     # A rerun returns the same frame.
     again = store.record_run({"run_id": "r2", "as_of": "2026-10-16"}, current, include_resolved=True)
     pd.testing.assert_frame_equal(out, again)
+
+
+def test_trend(store, ff):
+    run(store, ff, "2026-10-15", ["A", "B"])
+    store.record_run({"run_id": "t", "as_of": "2026-10-16"},
+                     ff([{"member_code": "A"}, {"member_code": "A", "list_code": "BADGE_DUE"}], "2026-10-16"))
+    trend = store.trend()
+    assert trend.values.tolist() == [["2026-10-15", "ROSTER_NOT_IN_CENTRAL", 2], ["2026-10-16", "BADGE_DUE", 1],
+                                     ["2026-10-16", "ROSTER_NOT_IN_CENTRAL", 1]]
