@@ -61,6 +61,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _NoTraceback:
+    """Logging filter: a known, user-facing error (unreachable source, bad mapping or option) is
+    reported in one line by the CLI; Prefect's own failure records lose their stack trace."""
+
+    def __init__(self, known: tuple[type[BaseException], ...]) -> None:
+        self.known = known
+
+    def filter(self, record) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and isinstance(exc, self.known):
+            record.exc_info = None
+            record.exc_text = None
+            record.msg, record.args = f"{type(exc).__name__}: {exc}", ()
+        return True
+
+
+def _quiet_known_errors(known: tuple[type[BaseException], ...]) -> None:
+    import logging
+
+    quiet = _NoTraceback(known)
+    for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(quiet)
+
+
 def _run_flow(args: argparse.Namespace, mode: str) -> int:
     prefect_defaults()
     from connectors.central import MappingError, SourceUnavailable
@@ -69,6 +94,7 @@ def _run_flow(args: argparse.Namespace, mode: str) -> int:
     from flows.nightly import nightly_reconciliation
     from flows.runner import with_task_runner
 
+    _quiet_known_errors((SourceUnavailable, MappingError, UsageError))
     try:
         flow_fn, dask_workers = with_task_runner(
             nightly_reconciliation, args.dask_address or Settings.from_env().dask_address

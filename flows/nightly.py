@@ -40,6 +40,9 @@ def nightly_reconciliation(
     ``dask_workers`` > 0 splits the workbooks into batches for that many task-runner workers.
     Returns the run summary (also written to ``summary.json``).
     """
+    from connectors.publish.artifacts import install_log_masking
+
+    install_log_masking()  # before anything logs: personal IDs never reach the logs unmasked
     logger = get_run_logger()
     tasks.STAGE_SECONDS.clear()
     started = time.perf_counter()

@@ -251,11 +251,16 @@ def publish(
     inp,
     committee: str | None,
 ) -> None:
-    """Write the lists: findings.csv, quarantine.csv, committee workbooks, board report, summary.json."""
+    """Write the lists: findings.csv, quarantine.csv, committee workbooks, board report, summary.json,
+    and the run's Prefect artifacts (counts only, personal data masked)."""
+    from connectors.publish.artifacts import publish_artifacts
     from connectors.publish.files import write_findings_csv, write_quarantine_csv, write_summary_json
+    from connectors.publish.report import write_board_report
     from connectors.publish.xlsx import write_committee_workbooks
+    from connectors.store import ResultsStore
 
     out = Path(inp.out)
+    scope = f"{summary['mode']}:{committee}" if committee else summary["mode"]
     with stage("publish"):
         write_findings_csv(findings, out / "findings.csv")
         write_quarantine_csv(quarantine, out / "quarantine.csv")
@@ -265,6 +270,16 @@ def publish(
 
             orgs = organizations[organizations["org_code"].isin(subtree(organizations, committee))]
         written = write_committee_workbooks(findings, orgs, out, inp.as_of.date(), workers=inp.workers)
-        summary["committee_workbooks"] = written
+        trend = ResultsStore(inp.results).trend(scope).rename(columns={"findings": "count"})
+        report = out / "reports" / f"bao-cao-{inp.as_of:%Y-%m-%d}.html"
+        write_board_report(findings, trend, orgs, report, inp.as_of.date())
+        summary["committee_workbooks"] = {k: v for k, v in written.items() if k != "files"}
+        summary["board_report"] = str(report.relative_to(out))
         summary["durations_seconds"].update(STAGE_SECONDS)
         write_summary_json(summary, out / "summary.json")
+        links = {
+            "findings.csv": str((out / "findings.csv").resolve()),
+            "board report": str(report.resolve()),
+            "summary.json": str((out / "summary.json").resolve()),
+        }
+        publish_artifacts(findings, summary, links, runs=trend)
