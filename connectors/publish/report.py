@@ -448,9 +448,10 @@ def write_board_report(
                 + _table(["Danh sách", *[u or "—" for u in uppers]], grows, "grid-table")
             )
         gr = per("committee_code")
-        parent_upper = {c: upper.get(c, "") for c in gr.index}
+        # An audit publishes a subtree: its root's parent lies outside it (NA), shown empty.
+        parent_upper = {c: "" if pd.isna(v := upper.get(c, "")) else v for c in gr.index}
         grows = [
-            ["", _td(names.get(c, c or "(ngoài phạm vi)")), _td(c), _td(parent_upper.get(c) or "")]
+            ["", _td(names.get(c, c or "(ngoài phạm vi)")), _td(c), _td(parent_upper.get(c, ""))]
             + [_td(int(r[k]), True) for k in [*SEVERITIES, "total", "new"]]
             + [_td(_d(r["oldest"]) if pd.notna(r["oldest"]) else "")]
             for c, r in gr.iterrows()

@@ -58,5 +58,3 @@ def prefect_server(tmp_path_factory):
     proc.terminate()
     proc.wait(30)
     log.close()
-
-

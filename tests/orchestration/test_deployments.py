@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +15,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
 
 
 def test_prefect_yaml_entrypoints_import() -> None:

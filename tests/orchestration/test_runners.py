@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -17,17 +16,32 @@ import pytest
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def _nightly(env: dict, demo: Path, out: Path, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
+def _nightly(
+    env: dict, demo: Path, out: Path, *extra: str, timeout: int = 900
+) -> subprocess.CompletedProcess:
     as_of = json.loads((demo / "demo.json").read_text())["as_of"]
-    cmd = [sys.executable, "-m", "dvsync.cli", "nightly", "--submissions", str(demo / "submissions"),
-           "--out", str(out), "--as-of", as_of, *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dvsync.cli",
+        "nightly",
+        "--submissions",
+        str(demo / "submissions"),
+        "--out",
+        str(out),
+        "--as-of",
+        as_of,
+        *extra,
+    ]
     if "--central" not in extra:
         cmd += ["--central", f"sqlite:///{demo / 'central.sqlite'}"]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.slow
-def test_dask_local_cluster_gives_the_same_findings(prefect_server: dict, demo_small: Path, tmp_path: Path) -> None:
+def test_dask_local_cluster_gives_the_same_findings(
+    prefect_server: dict, demo_small: Path, tmp_path: Path
+) -> None:
     from distributed import LocalCluster
 
     env = prefect_server
@@ -35,7 +49,9 @@ def test_dask_local_cluster_gives_the_same_findings(prefect_server: dict, demo_s
     saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")}
     os.environ.update({k: env[k] for k in saved})
     try:
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
             dask = _nightly(env, demo_small, tmp_path / "dask", "--dask-address", cluster.scheduler_address)
             # What the cluster's scheduler ran: the flow's tasks, not a local fallback.
             ran = set(cluster.scheduler.task_prefixes)
@@ -51,27 +67,29 @@ def test_dask_local_cluster_gives_the_same_findings(prefect_server: dict, demo_s
     assert "parse_workbooks" in ran, ran
 
 
-class _LateProxy:
-    """A TCP port that refuses connections until `open()`, then forwards them to PostgreSQL."""
+class _FlakyProxy:
+    """A TCP proxy to PostgreSQL that drops the first connection attempts (the database is
+    restarting), then forwards every connection."""
 
-    def __init__(self, target: tuple[str, int]) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+    def __init__(self, target: tuple[str, int], drop_first: int) -> None:
         self.target = target
-        self._server: socket.socket | None = None
-
-    def open(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", self.port))
+        self.drop_left = drop_first
+        self.dropped = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
-        assert self._server is not None
         while True:
             try:
                 client, _ = self._server.accept()
             except OSError:
                 return
+            if self.drop_left > 0:
+                self.drop_left -= 1
+                self.dropped += 1
+                client.close()
+                continue
             upstream = socket.create_connection(self.target)
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -91,8 +109,7 @@ class _LateProxy:
                     pass
 
     def close(self) -> None:
-        if self._server:
-            self._server.close()
+        self._server.close()
 
 
 @pytest.mark.slow
@@ -103,17 +120,16 @@ def test_unreachable_database_is_retried_then_the_run_succeeds(demo_small: Path,
     copy_tables(f"sqlite:///{demo_small / 'central.sqlite'}", PG_URL, schema=schema)
     mapping = tmp_path / "pg.yaml"
     mapping.write_text(f"schema: {schema}\n", encoding="utf-8")
-    proxy = _LateProxy(("127.0.0.1", 5432))
+    proxy = _FlakyProxy(("127.0.0.1", 5432), drop_first=1)
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
     url = f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/test"
     try:
-        # The database "comes back" a few seconds after the first attempt failed.
-        threading.Timer(4.0, proxy.open).start()
         run = _nightly(env, demo_small, tmp_path / "out", "--central", url, "--mapping", str(mapping))
     finally:
         proxy.close()
         drop_schema(PG_URL, schema)
     assert run.returncode == 0, run.stderr[-3000:]
+    assert proxy.dropped == 1
     log = run.stdout + run.stderr
     assert "extract-central" in log and ("Retrying" in log or "retry" in log.lower()), log[-3000:]
     assert (tmp_path / "out" / "findings.csv").read_bytes().count(b"\n") > 10
