@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -25,10 +26,8 @@ def _rss_tree(pid: int) -> int:
     page = os.sysconf("SC_PAGE_SIZE")
     while stack:
         p = stack.pop()
-        try:
+        with contextlib.suppress(OSError, ValueError, IndexError):
             total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * page
-        except (OSError, ValueError, IndexError):
-            pass
         stack.extend(children.get(p, []))
     return total
 

@@ -39,9 +39,16 @@ def machine() -> dict:
     import pandera
     import prefect
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_mb": mem, "python": platform.python_version(),
-            "pandas": pd.__version__, "pandera": pandera.__version__, "prefect": prefect.__version__,
-            "os": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_mb": mem,
+        "python": platform.python_version(),
+        "pandas": pd.__version__,
+        "pandera": pandera.__version__,
+        "prefect": prefect.__version__,
+        "os": platform.platform(),
+    }
 
 
 def ensure_data(members: int, seed: int, workdir: Path) -> tuple[Path, dict]:
@@ -53,7 +60,9 @@ def ensure_data(members: int, seed: int, workdir: Path) -> tuple[Path, dict]:
         start = time.perf_counter()
         info = generate(members=members, out=data, seed=seed, progress=lambda m: print(" ", m, flush=True))
         info["seconds"] = round(time.perf_counter() - start, 1)
-        (data / "generate.json").write_text(json.dumps(info, ensure_ascii=False, default=str), encoding="utf-8")
+        (data / "generate.json").write_text(
+            json.dumps(info, ensure_ascii=False, default=str), encoding="utf-8"
+        )
     return data, json.loads((data / "demo.json").read_text())
 
 
@@ -65,8 +74,11 @@ def run_night(data: Path, meta: dict, out: Path) -> dict:
     start = time.perf_counter()
     with StageMemory(lambda: tasks.CURRENT_STAGE[-1] if tasks.CURRENT_STAGE else None) as mem:
         summary = nightly_reconciliation(
-            central=f"sqlite:///{data / 'central.sqlite'}", submissions=str(data / "submissions"), out=str(out),
-            as_of=meta["as_of"], period=meta["period"],
+            central=f"sqlite:///{data / 'central.sqlite'}",
+            submissions=str(data / "submissions"),
+            out=str(out),
+            as_of=meta["as_of"],
+            period=meta["period"],
         )
     wall = time.perf_counter() - start
     stages = summary["durations_seconds"]
@@ -116,17 +128,33 @@ def peer_floor(data: Path, meta: dict, workers: int) -> dict:
 
     start = time.perf_counter()
     with sqlite3.connect(data / "central.sqlite") as con:
-        rows = sum(len(pd.read_sql(f"select * from {t}", con)) for t in
-                   ["organizations", "members", "ratings", "disciplines", "transfers", "dossier_documents",
-                    "badges", "activity_gaps"])
+        rows = sum(
+            len(pd.read_sql(f"select * from {t}", con))
+            for t in [
+                "organizations",
+                "members",
+                "ratings",
+                "disciplines",
+                "transfers",
+                "dossier_documents",
+                "badges",
+                "activity_gaps",
+            ]
+        )
     central = time.perf_counter() - start
     files = [str(p) for p in sorted((data / "submissions").glob("*.xlsx"))]
     start = time.perf_counter()
     with ProcessPoolExecutor(workers) as pool:
         cells = sum(pool.map(_calamine_all, files, chunksize=64))
     books = time.perf_counter() - start
-    return {"central_seconds": round(central, 2), "central_rows": rows, "workbooks_seconds": round(books, 2),
-            "workbooks": len(files), "workbook_rows": cells, "total_seconds": round(central + books, 2)}
+    return {
+        "central_seconds": round(central, 2),
+        "central_rows": rows,
+        "workbooks_seconds": round(books, 2),
+        "workbooks": len(files),
+        "workbook_rows": cells,
+        "total_seconds": round(central + books, 2),
+    }
 
 
 def peer_read_excel(data: Path, sample: int = 200) -> dict:
@@ -136,7 +164,11 @@ def peer_read_excel(data: Path, sample: int = 200) -> dict:
     for p in files:
         pd.read_excel(p, sheet_name=None, dtype=str, engine="openpyxl")
     seconds = time.perf_counter() - start
-    return {"workbooks": len(files), "seconds": round(seconds, 2), "workbooks_per_second": round(len(files) / seconds, 1)}
+    return {
+        "workbooks": len(files),
+        "seconds": round(seconds, 2),
+        "workbooks_per_second": round(len(files) / seconds, 1),
+    }
 
 
 def peer_pandera(data: Path, frames: dict[str, pd.DataFrame]) -> dict:
@@ -145,7 +177,10 @@ def peer_pandera(data: Path, frames: dict[str, pd.DataFrame]) -> dict:
     from schemas import submission as s
 
     out = {}
-    for name, model, df in [("members", c.Members, frames["members_raw"]), ("roster", s.Roster, frames["roster"])]:
+    for name, model, df in [
+        ("members", c.Members, frames["members_raw"]),
+        ("roster", s.Roster, frames["roster"]),
+    ]:
         start = time.perf_counter()
         try:
             model.validate(df.copy(), lazy=True)
@@ -174,7 +209,9 @@ def peer_datacompy(work: Path, central: pd.DataFrame, roster: pd.DataFrame) -> d
     py = venv / "bin" / "python"
     if not py.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "datacompy", "pandas<3.1", "pyarrow"], check=True)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "datacompy", "pandas<3.1", "pyarrow"], check=True
+        )
     a, b = work / "dc_central.parquet", work / "dc_cells.parquet"
     central.to_parquet(a)
     roster.to_parquet(b)
@@ -238,9 +275,16 @@ def main(argv: list[str] | None = None) -> int:
     data_run = run_dir / "data"
     out = run_dir / "out"
 
-    report: dict = {"members": args.members, "seed": args.seed, "machine": machine(),
-                    "generate": json.loads((data / "generate.json").read_text()) if (data / "generate.json").exists()
-                    else None, "as_of": meta["as_of"], "period": meta["period"]}
+    report: dict = {
+        "members": args.members,
+        "seed": args.seed,
+        "machine": machine(),
+        "generate": json.loads((data / "generate.json").read_text())
+        if (data / "generate.json").exists()
+        else None,
+        "as_of": meta["as_of"],
+        "period": meta["period"],
+    }
     print("[bench] first night", flush=True)
     report["first_night"] = run_night(data_run, meta, out)
     changed = touch_workbooks(data_run, meta, args.steady_share, args.seed)
@@ -254,7 +298,15 @@ def main(argv: list[str] | None = None) -> int:
         floor = peer_floor(data_run, meta, workers)
         frames = roster_inputs(data_run, out, meta)
         roster_s = dvsync_roster_seconds(frames, meta)
-        cols = ["member_code", "full_name", "birth_date", "gender", "personal_id", "admission_date", "official_date"]
+        cols = [
+            "member_code",
+            "full_name",
+            "birth_date",
+            "gender",
+            "personal_id",
+            "admission_date",
+            "official_date",
+        ]
         dc = peer_datacompy(work, frames["central"].members[cols], frames["roster"][cols])
         rex = peer_read_excel(data_run)
         pa_ = peer_pandera(data_run, frames)
@@ -269,45 +321,66 @@ def main(argv: list[str] | None = None) -> int:
             "roster_vs_datacompy": round(roster_s / dc["seconds"], 3) if "seconds" in dc else None,
             "read_excel_openpyxl": rex,
             "dvsync_workbooks_per_second": round(books / read_s, 1) if read_s else None,
-            "read_speedup_vs_read_excel": round((books / read_s) / rex["workbooks_per_second"], 1) if read_s else None,
+            "read_speedup_vs_read_excel": round((books / read_s) / rex["workbooks_per_second"], 1)
+            if read_s
+            else None,
             "pandera_plain": pa_,
         }
     dest = Path(args.results)
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / f"{args.members}.json").write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str),
-                                               encoding="utf-8")
+    (dest / f"{args.members}.json").write_text(
+        json.dumps(report, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
+    )
     (dest / f"{args.members}.md").write_text(markdown(report), encoding="utf-8")
     print(markdown(report))
     return 0
 
 
 def markdown(r: dict) -> str:
-    lines = [f"# Benchmark: {r['members']:,} members", "",
-             f"Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores, {r['machine']['memory_mb']:,} MB; "
-             f"Python {r['machine']['python']}, pandas {r['machine']['pandas']}, prefect {r['machine']['prefect']}.",
-             f"Data: as_of {r['as_of']}, period {r['period']}.", ""]
+    lines = [
+        f"# Benchmark: {r['members']:,} members",
+        "",
+        f"Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores, {r['machine']['memory_mb']:,} MB; "
+        f"Python {r['machine']['python']}, pandas {r['machine']['pandas']}, prefect {r['machine']['prefect']}.",
+        f"Data: as_of {r['as_of']}, period {r['period']}.",
+        "",
+    ]
     if r.get("generate"):
         g = r["generate"]
         lines += [f"Generation: {g.get('seconds')} s in all; parts {g.get('timings_s')}", ""]
-    lines += ["| stage | first night s | steady night s | first peak MB | steady peak MB |", "|---|---|---|---|---|"]
+    lines += [
+        "| stage | first night s | steady night s | first peak MB | steady peak MB |",
+        "|---|---|---|---|---|",
+    ]
     f, s = r["first_night"], r["steady_night"]
     for k in f["stage_seconds"]:
-        lines.append(f"| {k} | {f['stage_seconds'].get(k)} | {s['stage_seconds'].get(k, '')} | "
-                     f"{f['stage_peak_rss_mb'].get(k, '')} | {s['stage_peak_rss_mb'].get(k, '')} |")
-    lines.append(f"| **wall (incl. Prefect)** | {f['wall_seconds']} | {s['wall_seconds']} | {f['peak_rss_mb']} | "
-                 f"{s['peak_rss_mb']} |")
-    lines += ["", f"Workbooks: first night {f['files']}, steady night {s['files']}; findings {f['findings']}."]
+        lines.append(
+            f"| {k} | {f['stage_seconds'].get(k)} | {s['stage_seconds'].get(k, '')} | "
+            f"{f['stage_peak_rss_mb'].get(k, '')} | {s['stage_peak_rss_mb'].get(k, '')} |"
+        )
+    lines.append(
+        f"| **wall (incl. Prefect)** | {f['wall_seconds']} | {s['wall_seconds']} | {f['peak_rss_mb']} | "
+        f"{s['peak_rss_mb']} |"
+    )
+    lines += [
+        "",
+        f"Workbooks: first night {f['files']}, steady night {s['files']}; findings {f['findings']}.",
+    ]
     if "peers" in r:
         p = r["peers"]
-        lines += ["", "## Side by side", "",
-                  f"- floor (sqlite3 + python-calamine, {r['machine']['cores']} processes): {p['floor']['total_seconds']} s; "
-                  f"steady night / floor = {p['steady_vs_floor']}",
-                  f"- roster comparison: dvsync {p['dvsync_roster_seconds']} s vs datacompy {p['datacompy'].get('seconds')} s "
-                  f"(ratio {p['roster_vs_datacompy']})",
-                  f"- workbook reading: dvsync {p['dvsync_workbooks_per_second']} workbooks/s vs pandas.read_excel "
-                  f"(openpyxl) {p['read_excel_openpyxl']['workbooks_per_second']} workbooks/s "
-                  f"(x{p['read_speedup_vs_read_excel']})",
-                  f"- plain Pandera validation: {p['pandera_plain']}"]
+        lines += [
+            "",
+            "## Side by side",
+            "",
+            f"- floor (sqlite3 + python-calamine, {r['machine']['cores']} processes): {p['floor']['total_seconds']} s; "
+            f"steady night / floor = {p['steady_vs_floor']}",
+            f"- roster comparison: dvsync {p['dvsync_roster_seconds']} s vs datacompy {p['datacompy'].get('seconds')} s "
+            f"(ratio {p['roster_vs_datacompy']})",
+            f"- workbook reading: dvsync {p['dvsync_workbooks_per_second']} workbooks/s vs pandas.read_excel "
+            f"(openpyxl) {p['read_excel_openpyxl']['workbooks_per_second']} workbooks/s "
+            f"(x{p['read_speedup_vs_read_excel']})",
+            f"- plain Pandera validation: {p['pandera_plain']}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -33,10 +33,25 @@ CHUNK = 5_000  # rows per executemany batch
 
 # --- Column types of the submission tables (dvsync/datasets.py) -------------------------------
 DATE_COLUMNS = {
-    "birth_date", "admission_date", "official_date", "letter_date", "notice_sent_on", "received_on",
-    "dossier_received_on", "course_certificate_on", "political_conclusion_on", "created_on",
+    "birth_date",
+    "admission_date",
+    "official_date",
+    "letter_date",
+    "notice_sent_on",
+    "received_on",
+    "dossier_received_on",
+    "course_certificate_on",
+    "political_conclusion_on",
+    "created_on",
 }
-BOOL_COLUMNS = {"attended", "excused", "fees_paid", "emulation_fighter", "provincial_merit", "background_verified"}
+BOOL_COLUMNS = {
+    "attended",
+    "excused",
+    "fees_paid",
+    "emulation_fighter",
+    "provincial_merit",
+    "background_verified",
+}
 INT_COLUMNS = {"year", "category", "_row", "row"}
 # Tables whose earlier periods of the year are read back (the year's activity, earlier transfers).
 HISTORY_TABLES = ("activity", "transfers_out", "transfers_in")
@@ -62,7 +77,8 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KE
 METADATA = sa.MetaData()
 
 RUNS = sa.Table(
-    "runs", METADATA,
+    "runs",
+    METADATA,
     sa.Column("scope", sa.Text, primary_key=True),  # "nightly", or "<mode>:<committee>"
     sa.Column("as_of", sa.Date, primary_key=True),
     sa.Column("run_id", sa.Text, nullable=False),
@@ -81,11 +97,15 @@ RUNS = sa.Table(
     sa.Column("summary", sa.Text),  # json
 )
 FINDINGS = sa.Table(
-    "findings", METADATA,
+    "findings",
+    METADATA,
     sa.Column("scope", sa.Text, primary_key=True),
     sa.Column("finding_id", sa.Text, primary_key=True),
-    *[sa.Column(c, sa.Date if c in FINDING_DATES else sa.Text)
-      for c in FINDING_COLUMNS if c not in ("finding_id",)],
+    *[
+        sa.Column(c, sa.Date if c in FINDING_DATES else sa.Text)
+        for c in FINDING_COLUMNS
+        if c not in ("finding_id",)
+    ],
     sa.Column("ref", sa.Text),
     sa.Column("last_seen", sa.Date),
     sa.Column("resolved_on", sa.Date),
@@ -94,7 +114,8 @@ FINDINGS = sa.Table(
     sa.Index("ix_findings_org", "org_code"),
 )
 EVENTS = sa.Table(
-    "finding_events", METADATA,
+    "finding_events",
+    METADATA,
     sa.Column("scope", sa.Text, primary_key=True),
     sa.Column("as_of", sa.Date, primary_key=True),
     sa.Column("finding_id", sa.Text, primary_key=True),
@@ -104,7 +125,8 @@ EVENTS = sa.Table(
     sa.Index("ix_finding_events_finding", "scope", "finding_id"),
 )
 WORKBOOKS = sa.Table(
-    "sub_workbooks", METADATA,
+    "sub_workbooks",
+    METADATA,
     sa.Column("checksum", sa.Text, primary_key=True),
     sa.Column("file", sa.Text),
     sa.Column("cell_code", sa.Text),
@@ -127,7 +149,8 @@ SUB: dict[str, sa.Table] = {}
 for _sheet, _cols in SHEETS.items():
     _name = SUB_TABLES[SHEET_TABLES[_sheet]]
     SUB[SHEET_TABLES[_sheet]] = sa.Table(
-        _name, METADATA,
+        _name,
+        METADATA,
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
         sa.Column("checksum", sa.Text, nullable=False),
         *[sa.Column(c, _sa_type(c)) for c in [*BASE_COLUMNS, *_cols.values()]],
@@ -135,7 +158,8 @@ for _sheet, _cols in SHEETS.items():
         sa.Index(f"ix_{_name}_period_cell", "period", "cell_code"),
     )
 QUARANTINE = sa.Table(
-    "sub_quarantine", METADATA,
+    "sub_quarantine",
+    METADATA,
     sa.Column("id", _ID, primary_key=True, autoincrement=True),
     sa.Column("checksum", sa.Text, nullable=False),
     sa.Column("cell_code", sa.Text),
@@ -207,10 +231,10 @@ def _insert(conn: Connection, table: sa.Table, frame: pd.DataFrame) -> int:
         sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join('?' * len(cols))})"
         rows = list(zip(*data, strict=True))
         for start in range(0, len(rows), CHUNK * 10):
-            conn.exec_driver_sql(sql, rows[start:start + CHUNK * 10])
+            conn.exec_driver_sql(sql, rows[start : start + CHUNK * 10])
     else:  # any other database: SQLAlchemy's own executemany
         for start in range(0, len(frame), CHUNK):
-            conn.execute(table.insert(), _records(frame.iloc[start:start + CHUNK], table))
+            conn.execute(table.insert(), _records(frame.iloc[start : start + CHUNK], table))
     return len(frame)
 
 
@@ -232,10 +256,13 @@ def _frame(result: sa.CursorResult, types: dict[str, str] | None = None) -> pd.D
 
 def _frame_rows(rows: list[Any], keys: list[str], types: dict[str, str] | None = None) -> pd.DataFrame:
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(keys)
-    return pd.DataFrame({
-        col: _as_dtype(pd.Series(values, dtype="object"), (types or {}).get(col) or _kind(col))
-        for col, values in zip(keys, columns, strict=True)
-    }, columns=keys)
+    return pd.DataFrame(
+        {
+            col: _as_dtype(pd.Series(values, dtype="object"), (types or {}).get(col) or _kind(col))
+            for col, values in zip(keys, columns, strict=True)
+        },
+        columns=keys,
+    )
 
 
 def _kind(column: str) -> str:
@@ -266,7 +293,7 @@ def _as_dtype(series: pd.Series, kind: str) -> pd.Series:
 
 def _chunks(items: list, size: int = 500) -> Iterator[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _scope(run: dict) -> str:
@@ -368,7 +395,9 @@ class ResultsStore:
             groups: set[tuple[str, str]] = set()
             # Ties on Ngày lập are broken by load order; within a batch that is the file's mtime,
             # then its name (as connectors.workbooks.read_submissions ranks duplicates).
-            batch = sorted(results, key=lambda r: (float(r.meta.get("mtime") or 0.0), str(r.meta.get("_source"))))
+            batch = sorted(
+                results, key=lambda r: (float(r.meta.get("mtime") or 0.0), str(r.meta.get("_source")))
+            )
             for res in batch:
                 meta = res.meta
                 checksum = meta.get("checksum")
@@ -382,19 +411,38 @@ class ResultsStore:
                 seq += 1
                 cell, period = meta.get("cell_code"), meta.get("period")
                 rejected = bool(res.error) or not cell or not period
-                read, accepted, quarantined = (meta.get(k) for k in ("rows_read", "rows_accepted", "rows_quarantined"))
-                books.append({
-                    "checksum": checksum, "file": meta.get("_source"), "cell_code": cell, "period": period,
-                    "created_on": _to_date(meta.get("created_on")), "secretary": meta.get("secretary"),
-                    "loaded_at": loaded_at, "load_seq": seq, "status": "rejected" if rejected else "accepted",
-                    "superseded_by": None, "error": res.error or (None if not rejected else "missing cell/period"),
-                    "rows_read": _total(read), "rows_accepted": _total(accepted),
-                    "rows_quarantined": _total(quarantined),
-                    "rows_detail": _json({"read": read, "accepted": accepted, "quarantined": quarantined}),
-                })
+                read, accepted, quarantined = (
+                    meta.get(k) for k in ("rows_read", "rows_accepted", "rows_quarantined")
+                )
+                books.append(
+                    {
+                        "checksum": checksum,
+                        "file": meta.get("_source"),
+                        "cell_code": cell,
+                        "period": period,
+                        "created_on": _to_date(meta.get("created_on")),
+                        "secretary": meta.get("secretary"),
+                        "loaded_at": loaded_at,
+                        "load_seq": seq,
+                        "status": "rejected" if rejected else "accepted",
+                        "superseded_by": None,
+                        "error": res.error or (None if not rejected else "missing cell/period"),
+                        "rows_read": _total(read),
+                        "rows_accepted": _total(accepted),
+                        "rows_quarantined": _total(quarantined),
+                        "rows_detail": _json(
+                            {"read": read, "accepted": accepted, "quarantined": quarantined}
+                        ),
+                    }
+                )
                 counts["rejected" if rejected else "loaded"] += 1
                 # The workbook's own cell/period win: the rows belong to the workbook they came from.
-                lineage = {"checksum": checksum, "cell_code": cell, "period": period, "_source": meta.get("_source")}
+                lineage = {
+                    "checksum": checksum,
+                    "cell_code": cell,
+                    "period": period,
+                    "_source": meta.get("_source"),
+                }
                 if not rejected:
                     groups.add((cell, period))
                     for name, frame in (res.tables or {}).items():
@@ -420,10 +468,13 @@ class ResultsStore:
         rows = []
         for chunk in _chunks(periods):
             rows += conn.execute(
-                sa.select(w.checksum, w.cell_code, w.period, w.created_on, w.load_seq, w.status)
-                .where(w.period.in_(chunk), w.status.in_(["accepted", "superseded"]))
+                sa.select(w.checksum, w.cell_code, w.period, w.created_on, w.load_seq, w.status).where(
+                    w.period.in_(chunk), w.status.in_(["accepted", "superseded"])
+                )
             ).all()
-        df = pd.DataFrame(rows, columns=["checksum", "cell_code", "period", "created_on", "load_seq", "status"])
+        df = pd.DataFrame(
+            rows, columns=["checksum", "cell_code", "period", "created_on", "load_seq", "status"]
+        )
         df = df[[(c, p) in groups for c, p in zip(df["cell_code"], df["period"], strict=True)]]
         # Newest = latest Ngày lập (missing = oldest), then latest load.
         df["_created"] = pd.to_datetime(df["created_on"].astype("object")).fillna(pd.Timestamp.min)
@@ -434,14 +485,21 @@ class ResultsStore:
         changed = df[(df["status"] != df["new_status"]) | (df["new_status"] == "superseded")]
         if len(changed):
             stmt = (
-                WORKBOOKS.update().where(w.checksum == sa.bindparam("b_checksum"))
+                WORKBOOKS.update()
+                .where(w.checksum == sa.bindparam("b_checksum"))
                 .values(status=sa.bindparam("b_status"), superseded_by=sa.bindparam("b_by"))
             )
-            conn.execute(stmt, [
-                {"b_checksum": r.checksum, "b_status": r.new_status,
-                 "b_by": None if pd.isna(r.superseded_by) else r.superseded_by}
-                for r in changed.itertuples()
-            ])
+            conn.execute(
+                stmt,
+                [
+                    {
+                        "b_checksum": r.checksum,
+                        "b_status": r.new_status,
+                        "b_by": None if pd.isna(r.superseded_by) else r.superseded_by,
+                    }
+                    for r in changed.itertuples()
+                ],
+            )
         return int(((df["status"] == "accepted") & (df["new_status"] == "superseded")).sum())
 
     def _lock(self, conn: Connection) -> None:
@@ -460,26 +518,41 @@ class ResultsStore:
         year_from = year_from or f"{period[:4]}-01"
         w = WORKBOOKS.c
         with self.engine.connect() as conn:
-            books = _frame(conn.execute(
-                _select(w.cell_code, w.period, w.created_on, w.secretary, (w.file, "_source"), w.checksum,
-                        w.load_seq)
-                .where(w.status == "accepted", w.period >= year_from, w.period <= period)
-            ), {"load_seq": "int"})
+            books = _frame(
+                conn.execute(
+                    _select(
+                        w.cell_code,
+                        w.period,
+                        w.created_on,
+                        w.secretary,
+                        (w.file, "_source"),
+                        w.checksum,
+                        w.load_seq,
+                    ).where(w.status == "accepted", w.period >= year_from, w.period <= period)
+                ),
+                {"load_seq": "int"},
+            )
             books = _sorted(books, ["period", "cell_code", "checksum"])
             out: dict[str, pd.DataFrame] = {}
             for name, table in SUB.items():
                 lo = year_from if name in HISTORY_TABLES else period
                 cols = [c for c in _submission_columns(name) if c in table.c]
                 stmt = (
-                    _select(*[table.c[c] for c in cols], (w.created_on, "_created_on"), (w.load_seq, "_load_seq"))
+                    _select(
+                        *[table.c[c] for c in cols], (w.created_on, "_created_on"), (w.load_seq, "_load_seq")
+                    )
                     .join(WORKBOOKS, WORKBOOKS.c.checksum == table.c.checksum)
                     .where(w.status == "accepted", table.c.period >= lo, table.c.period <= period)
                 )
-                df = _frame(conn.execute(stmt), {"_created_on": "datetime", "_load_seq": "int", "_row": "int64"})
+                df = _frame(
+                    conn.execute(stmt), {"_created_on": "datetime", "_load_seq": "int", "_row": "int64"}
+                )
                 if name == "activity" and len(df):
                     df = df.sort_values(["period", "_created_on", "_load_seq", "_row"], na_position="first")
                     df = df.drop_duplicates(["member_code", "month"], keep="last")
-                df = df.sort_values(["period", "cell_code", "_source", "_row"], na_position="first", kind="stable")
+                df = df.sort_values(
+                    ["period", "cell_code", "_source", "_row"], na_position="first", kind="stable"
+                )
                 out[name] = df[cols].reset_index(drop=True)
         books["superseded"] = pd.Series(False, index=books.index, dtype=bool)
         return SubmissionData(workbooks=books[WORKBOOK_COLUMNS].reset_index(drop=True), **out)
@@ -490,8 +563,9 @@ class ResultsStore:
         still in the folder."""
         w, q = WORKBOOKS.c, QUARANTINE.c
         current = sa.and_(w.status == "accepted", w.period == period)
-        rejected = sa.and_(w.status == "rejected", w.superseded_by.is_(None),
-                           sa.or_(w.period == period, w.period.is_(None)))
+        rejected = sa.and_(
+            w.status == "rejected", w.superseded_by.is_(None), sa.or_(w.period == period, w.period.is_(None))
+        )
         stmt = (
             _select(*[q[c] for c in QUARANTINE_COLUMNS], (w.checksum, "_checksum"), (w.status, "_status"))
             .join(WORKBOOKS, w.checksum == q.checksum)
@@ -507,9 +581,10 @@ class ResultsStore:
     def workbooks(self) -> pd.DataFrame:
         """Every loaded workbook with its status (accepted / superseded / rejected)."""
         with self.engine.connect() as conn:
-            return _frame(conn.execute(_select(*WORKBOOKS.columns).order_by(WORKBOOKS.c.load_seq)),
-                          {"load_seq": "int", "rows_read": "int", "rows_accepted": "int",
-                           "rows_quarantined": "int"})
+            return _frame(
+                conn.execute(_select(*WORKBOOKS.columns).order_by(WORKBOOKS.c.load_seq)),
+                {"load_seq": "int", "rows_read": "int", "rows_accepted": "int", "rows_quarantined": "int"},
+            )
 
     def coverage(self, period: str, cells: Iterable[str] | None = None) -> pd.DataFrame:
         """cell × month of the period's year: the current workbook's checksum, or missing.
@@ -518,13 +593,18 @@ class ResultsStore:
         year_from = f"{period[:4]}-01"
         w = WORKBOOKS.c
         with self.engine.connect() as conn:
-            got = _frame(conn.execute(
-                _select(w.cell_code, w.period, w.checksum, w.file)
-                .where(w.status == "accepted", w.period >= year_from, w.period <= period)
-            ))
+            got = _frame(
+                conn.execute(
+                    _select(w.cell_code, w.period, w.checksum, w.file).where(
+                        w.status == "accepted", w.period >= year_from, w.period <= period
+                    )
+                )
+            )
         months = [f"{period[:4]}-{m:02d}" for m in range(1, int(period[5:7]) + 1)]
         all_cells = sorted(set(got["cell_code"].dropna()) | set(cells or []))
-        grid = pd.MultiIndex.from_product([all_cells, months], names=["cell_code", "period"]).to_frame(index=False)
+        grid = pd.MultiIndex.from_product([all_cells, months], names=["cell_code", "period"]).to_frame(
+            index=False
+        )
         grid = grid.astype("string").merge(got, how="left", on=["cell_code", "period"])
         grid["status"] = grid["checksum"].notna().map({True: "received", False: "missing"}).astype("string")
         return grid
@@ -564,16 +644,17 @@ class ResultsStore:
             prev_open: dict[str, date] = {}
             if prev_as_of is not None:
                 prev_open = {
-                    r.finding_id: _to_date(r.first_seen) for r in conn.execute(
+                    r.finding_id: _to_date(r.first_seen)
+                    for r in conn.execute(
                         sa.select(ev.finding_id, ev.first_seen).where(
                             ev.scope == scope, ev.as_of == prev_as_of, ev.status.in_(["new", "open"])
                         )
                     )
                 }
             # Events already written for this as_of (an earlier attempt): replaced below.
-            earlier_attempt = set(conn.execute(
-                sa.select(ev.finding_id).where(ev.scope == scope, ev.as_of == as_of)
-            ).scalars())
+            earlier_attempt = set(
+                conn.execute(sa.select(ev.finding_id).where(ev.scope == scope, ev.as_of == as_of)).scalars()
+            )
             conn.execute(EVENTS.delete().where(ev.scope == scope, ev.as_of == as_of))
 
             is_open = ids.isin(list(prev_open))
@@ -582,11 +663,24 @@ class ResultsStore:
             seen = set(ids)
             resolved = sorted(set(prev_open) - seen)
             events = [
-                {"scope": scope, "as_of": as_of, "finding_id": i, "status": s, "first_seen": d, "run_id": run_id}
+                {
+                    "scope": scope,
+                    "as_of": as_of,
+                    "finding_id": i,
+                    "status": s,
+                    "first_seen": d,
+                    "run_id": run_id,
+                }
                 for i, s, d in zip(ids, status, first, strict=True)
             ] + [
-                {"scope": scope, "as_of": as_of, "finding_id": i, "status": "resolved", "first_seen": prev_open[i],
-                 "run_id": run_id}
+                {
+                    "scope": scope,
+                    "as_of": as_of,
+                    "finding_id": i,
+                    "status": "resolved",
+                    "first_seen": prev_open[i],
+                    "run_id": run_id,
+                }
                 for i in resolved
             ]
             _insert(conn, EVENTS, pd.DataFrame(events, columns=[c.name for c in EVENTS.columns]))
@@ -594,17 +688,33 @@ class ResultsStore:
             cur["status"] = status.values
             cur["first_seen"] = pd.Series([d.isoformat() for d in first], index=cur.index, dtype="string")
             if is_latest:
-                self._update_findings(conn, scope, as_of, prev_as_of, run_id, cur, resolved,
-                                      earlier_attempt - seen - set(resolved))
+                self._update_findings(
+                    conn,
+                    scope,
+                    as_of,
+                    prev_as_of,
+                    run_id,
+                    cur,
+                    resolved,
+                    earlier_attempt - seen - set(resolved),
+                )
             counts = cur["list_code"].value_counts().sort_index() if len(cur) else pd.Series(dtype="int64")
             row = {
-                "scope": scope, "as_of": as_of, "run_id": run_id, "mode": run.get("mode") or "nightly",
-                "committee": run.get("committee"), "period": run.get("period"),
-                "started_at": run.get("started_at"), "finished_at": run.get("finished_at") or _now(),
-                "n_findings": len(cur), "n_new": int((status == "new").sum()),
-                "n_open": int((status == "open").sum()), "n_resolved": len(resolved),
+                "scope": scope,
+                "as_of": as_of,
+                "run_id": run_id,
+                "mode": run.get("mode") or "nightly",
+                "committee": run.get("committee"),
+                "period": run.get("period"),
+                "started_at": run.get("started_at"),
+                "finished_at": run.get("finished_at") or _now(),
+                "n_findings": len(cur),
+                "n_new": int((status == "new").sum()),
+                "n_open": int((status == "open").sum()),
+                "n_resolved": len(resolved),
                 "counts": _json({str(k): int(v) for k, v in counts.items()}),
-                "inputs": _json(run.get("inputs")), "summary": _json(run.get("summary")),
+                "inputs": _json(run.get("inputs")),
+                "summary": _json(run.get("summary")),
             }
             attempts = conn.execute(
                 sa.select(RUNS.c.attempts).where(RUNS.c.scope == scope, RUNS.c.as_of == as_of)
@@ -612,12 +722,14 @@ class ResultsStore:
             conn.execute(RUNS.delete().where(RUNS.c.scope == scope, RUNS.c.as_of == as_of))
             conn.execute(RUNS.insert(), [{**row, "attempts": (attempts or 0) + 1}])
             if include_resolved and resolved:
-                cur = pd.concat([cur, self._resolved_rows(conn, scope, resolved, as_of, cur.columns)],
-                                ignore_index=True)
+                cur = pd.concat(
+                    [cur, self._resolved_rows(conn, scope, resolved, as_of, cur.columns)], ignore_index=True
+                )
         return cur
 
-    def _resolved_rows(self, conn: Connection, scope: str, ids: list[str], as_of: date,
-                       columns: pd.Index) -> pd.DataFrame:
+    def _resolved_rows(
+        self, conn: Connection, scope: str, ids: list[str], as_of: date, columns: pd.Index
+    ) -> pd.DataFrame:
         f = FINDINGS.c
         cols = [c for c in columns if c in f]
         rows: list[Any] = []
@@ -631,8 +743,17 @@ class ResultsStore:
         df = _sorted(df, ["list_code", "org_code", "member_code", "field", "ref"])
         return df.reindex(columns=columns).astype({c: "string" for c in cols})
 
-    def _update_findings(self, conn: Connection, scope: str, as_of: date, prev_as_of: Any, run_id: str,
-                         cur: pd.DataFrame, resolved: list[str], reverted: set[str]) -> None:
+    def _update_findings(
+        self,
+        conn: Connection,
+        scope: str,
+        as_of: date,
+        prev_as_of: Any,
+        run_id: str,
+        cur: pd.DataFrame,
+        resolved: list[str],
+        reverted: set[str],
+    ) -> None:
         """Bring the ``findings`` table (current state per finding) in line with this run.
 
         Rows that would not change are not written, so a rerun of the same inputs writes nothing."""
@@ -645,9 +766,11 @@ class ResultsStore:
         touched = list(new["finding_id"]) + resolved + sorted(reverted)
         existing: list[Any] = []
         for chunk in _chunks(touched):
-            existing += conn.execute(
-                sa.select(FINDINGS).where(f.scope == scope, f.finding_id.in_(chunk))
-            ).mappings().all()
+            existing += (
+                conn.execute(sa.select(FINDINGS).where(f.scope == scope, f.finding_id.in_(chunk)))
+                .mappings()
+                .all()
+            )
         old_by_id = {r["finding_id"]: r for r in existing}
 
         write: list[dict[str, Any]] = []
@@ -656,7 +779,9 @@ class ResultsStore:
         new_recs = _records(new, FINDINGS)
         for rec in new_recs:
             before = old_by_id.get(rec["finding_id"])
-            if before is None or any(_norm(before[k]) != _norm(v) for k, v in rec.items() if k != "last_run_id"):
+            if before is None or any(
+                _norm(before[k]) != _norm(v) for k, v in rec.items() if k != "last_run_id"
+            ):
                 write.append(rec)
         for fid in resolved:
             before = old_by_id.get(fid)
@@ -669,24 +794,36 @@ class ResultsStore:
                 write.append(rec)
         # Seen by an earlier attempt of this as_of but not by this one: back to the state before.
         for fid in sorted(reverted):
-            last = conn.execute(
-                sa.select(EVENTS).where(EVENTS.c.scope == scope, EVENTS.c.finding_id == fid,
-                                        EVENTS.c.as_of < as_of)
-                .order_by(EVENTS.c.as_of.desc()).limit(1)
-            ).mappings().first()
+            last = (
+                conn.execute(
+                    sa.select(EVENTS)
+                    .where(EVENTS.c.scope == scope, EVENTS.c.finding_id == fid, EVENTS.c.as_of < as_of)
+                    .order_by(EVENTS.c.as_of.desc())
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
             before = old_by_id.get(fid)
             if last is None or before is None:
                 delete.append(fid)
                 continue
             seen_on = conn.execute(
                 sa.select(sa.func.max(EVENTS.c.as_of)).where(
-                    EVENTS.c.scope == scope, EVENTS.c.finding_id == fid, EVENTS.c.as_of < as_of,
-                    EVENTS.c.status.in_(["new", "open"]))
+                    EVENTS.c.scope == scope,
+                    EVENTS.c.finding_id == fid,
+                    EVENTS.c.as_of < as_of,
+                    EVENTS.c.status.in_(["new", "open"]),
+                )
             ).scalar()
             rec = dict(before)
-            rec.update(status=last["status"], first_seen=last["first_seen"], last_seen=_to_date(seen_on),
-                       resolved_on=last["as_of"] if last["status"] == "resolved" else None,
-                       last_run_id=last["run_id"])
+            rec.update(
+                status=last["status"],
+                first_seen=last["first_seen"],
+                last_seen=_to_date(seen_on),
+                resolved_on=last["as_of"] if last["status"] == "resolved" else None,
+                last_run_id=last["run_id"],
+            )
             write.append(rec)
         ids = [r["finding_id"] for r in write] + delete
         for chunk in _chunks(ids):
@@ -696,17 +833,22 @@ class ResultsStore:
     def runs(self) -> pd.DataFrame:
         """One row per (scope, as_of): the latest attempt, with counts per list (json in ``counts``)."""
         with self.engine.connect() as conn:
-            df = _frame(conn.execute(_select(*RUNS.columns)),
-                        {c: "int" for c in ("attempts", "n_findings", "n_new", "n_open", "n_resolved")}
-                        | {"as_of": "isodate"})
+            df = _frame(
+                conn.execute(_select(*RUNS.columns)),
+                {c: "int" for c in ("attempts", "n_findings", "n_new", "n_open", "n_resolved")}
+                | {"as_of": "isodate"},
+            )
         return _sorted(df, ["scope", "as_of"])
 
     def trend(self, scope: str = "nightly") -> pd.DataFrame:
         """Findings per list and run date (long format: as_of, list_code, findings) for the board."""
         runs = self.runs()
         runs = runs[runs["scope"] == scope]
-        rows = [(a, code, n) for a, counts in zip(runs["as_of"], runs["counts"], strict=True)
-                for code, n in json.loads(counts or "{}").items()]
+        rows = [
+            (a, code, n)
+            for a, counts in zip(runs["as_of"], runs["counts"], strict=True)
+            for code, n in json.loads(counts or "{}").items()
+        ]
         df = pd.DataFrame(rows, columns=["as_of", "list_code", "findings"])
         return df.astype({"as_of": "string", "list_code": "string", "findings": "int64"})
 
@@ -758,8 +900,9 @@ def _total(value: Any) -> int | None:
     return int(value)
 
 
-def _stack(parts: list[tuple[pd.DataFrame, dict[str, Any]]], table: sa.Table,
-           keep_source: bool = False) -> pd.DataFrame:
+def _stack(
+    parts: list[tuple[pd.DataFrame, dict[str, Any]]], table: sa.Table, keep_source: bool = False
+) -> pd.DataFrame:
     """Concatenate the frames of many workbooks and stamp each row with its workbook's lineage.
 
     One pd.concat of whole frames: fast when the frames share their dtypes (the parser's do);

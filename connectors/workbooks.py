@@ -65,10 +65,16 @@ def _sniff(name: str, data: bytes) -> None:
         raise FileFault(f"Tệp {name}: tệp rỗng (0 byte) — gửi lại tệp báo cáo")
     if data.startswith(_OLE_MAGIC):
         if _ENCRYPTED_MARK in data:
-            raise FileFault(f"Tệp {name}: tệp có đặt mật khẩu — gỡ mật khẩu (File > Info > Protect Workbook) rồi gửi lại")
-        raise FileFault(f"Tệp {name}: định dạng Excel cũ (.xls) — mở và lưu lại dạng .xlsx (Excel Workbook) rồi gửi lại")
+            raise FileFault(
+                f"Tệp {name}: tệp có đặt mật khẩu — gỡ mật khẩu (File > Info > Protect Workbook) rồi gửi lại"
+            )
+        raise FileFault(
+            f"Tệp {name}: định dạng Excel cũ (.xls) — mở và lưu lại dạng .xlsx (Excel Workbook) rồi gửi lại"
+        )
     if not data.startswith(b"PK\x03\x04"):
-        raise FileFault(f"Tệp {name}: không phải tệp Excel .xlsx — dùng mẫu của dvsync (dvsync template) và lưu dạng .xlsx")
+        raise FileFault(
+            f"Tệp {name}: không phải tệp Excel .xlsx — dùng mẫu của dvsync (dvsync template) và lưu dạng .xlsx"
+        )
 
 
 def _has_formulas(data: bytes) -> list[str]:
@@ -122,7 +128,9 @@ class _Reader:
         except Exception as exc:  # calamine raises its own types and also zip/xml errors
             if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
                 raise FileFault(f"Tệp {self.name}: tệp có đặt mật khẩu — gỡ mật khẩu rồi gửi lại") from exc
-            raise FileFault(f"Tệp {self.name}: tệp Excel bị hỏng, không mở được — lưu lại bằng Excel rồi gửi lại") from exc
+            raise FileFault(
+                f"Tệp {self.name}: tệp Excel bị hỏng, không mở được — lưu lại bằng Excel rồi gửi lại"
+            ) from exc
         self.sheets: dict[str, str] = {}
         for real in self.wb.sheet_names:
             canonical = _SHEET_KEYS.get(header_key(real))
@@ -135,7 +143,9 @@ class _Reader:
             data = s.to_python(skip_empty_area=False)
             merged = s.merged_cell_ranges or []
         except Exception as exc:
-            raise FileFault(f"Tệp {self.name}, sheet {sheet}: không đọc được nội dung ({type(exc).__name__})") from exc
+            raise FileFault(
+                f"Tệp {self.name}, sheet {sheet}: không đọc được nội dung ({type(exc).__name__})"
+            ) from exc
         # skip_empty_area=False: row 0 of ``data`` is Excel row 1 whatever the used range.
         return data, 0, merged
 
@@ -150,26 +160,38 @@ def _read_info(reader: _Reader) -> dict:
             if key and key not in info:
                 info[key] = cells[1]
     name = reader.name
-    missing = [label for label, key in INFO_LABELS.items() if key in ("cell_code", "period") and key not in info]
+    missing = [
+        label for label, key in INFO_LABELS.items() if key in ("cell_code", "period") and key not in info
+    ]
     if missing:
-        raise FileFault(f"Tệp {name}, sheet {INFO_SHEET}: thiếu {', '.join(missing)} — điền theo mẫu (cột A nhãn, cột B giá trị)")
+        raise FileFault(
+            f"Tệp {name}, sheet {INFO_SHEET}: thiếu {', '.join(missing)} — điền theo mẫu (cột A nhãn, cột B giá trị)"
+        )
     code = restore_org_code(pd.Series([_number_to_text(info["cell_code"])], dtype=object)).iloc[0]
     period, ok = parse_months(pd.Series([info["period"]], dtype=object))
     if pd.isna(code):
         raise FileFault(f"Tệp {name}, sheet {INFO_SHEET}: Mã chi bộ trống — điền mã chi bộ theo phần mềm 3.0")
     if not ok.iloc[0] or pd.isna(period.iloc[0]):
-        raise FileFault(f"Tệp {name}, sheet {INFO_SHEET}: Kỳ báo cáo '{info['period']}' không đọc được — ghi dạng MM/YYYY (ví dụ 10/2026)")
+        raise FileFault(
+            f"Tệp {name}, sheet {INFO_SHEET}: Kỳ báo cáo '{info['period']}' không đọc được — ghi dạng MM/YYYY (ví dụ 10/2026)"
+        )
     created, cok = parse_dates(pd.Series([info.get("created_on")], dtype=object))
     secretary = info.get("secretary")
     return {
-        "cell_code": str(code), "period": str(period.iloc[0]),
+        "cell_code": str(code),
+        "period": str(period.iloc[0]),
         "created_on": created.iloc[0] if cok.iloc[0] else pd.NaT,
         "secretary": None if secretary is None or str(secretary).strip() == "" else str(secretary).strip(),
     }
 
 
-def _extract_sheet(reader: _Reader, sheet: str, meta: dict, warnings: list[str], source: str,
-                   ) -> tuple[pd.DataFrame, pd.Series, list[pd.DataFrame]]:
+def _extract_sheet(
+    reader: _Reader,
+    sheet: str,
+    meta: dict,
+    warnings: list[str],
+    source: str,
+) -> tuple[pd.DataFrame, pd.Series, list[pd.DataFrame]]:
     """-> (raw rows with internal column names, Excel row numbers, notes of the reader's own fixes).
     Raises FileFault for sheet-level faults."""
     name = reader.name
@@ -177,13 +199,18 @@ def _extract_sheet(reader: _Reader, sheet: str, meta: dict, warnings: list[str],
     known = {header_key(h): c for h, c in SHEETS[sheet].items()}
     h = _find_header(data, known)
     if h is None:
-        raise FileFault(f"Tệp {name}, sheet {sheet}: không tìm thấy dòng tiêu đề — dùng tiêu đề cột theo mẫu "
-                        f"({', '.join(SHEETS[sheet])})")
+        raise FileFault(
+            f"Tệp {name}, sheet {sheet}: không tìm thấy dòng tiêu đề — dùng tiêu đề cột theo mẫu "
+            f"({', '.join(SHEETS[sheet])})"
+        )
     header_row = start + h
     if any(r0 <= header_row <= r1 and c1 > c0 for (r0, c0), (r1, c1) in merged) or any(
-            r0 <= header_row < r1 for (r0, _c0), (r1, _c1) in merged):
-        raise FileFault(f"Tệp {name}, sheet {sheet}: ô tiêu đề bị gộp (merge) ở dòng {header_row + 1} — "
-                        "bỏ gộp ô, mỗi cột một tiêu đề trên một dòng")
+        r0 <= header_row < r1 for (r0, _c0), (r1, _c1) in merged
+    ):
+        raise FileFault(
+            f"Tệp {name}, sheet {sheet}: ô tiêu đề bị gộp (merge) ở dòng {header_row + 1} — "
+            "bỏ gộp ô, mỗi cột một tiêu đề trên một dòng"
+        )
     columns: dict[int, str] = {}
     unknown: list[str] = []
     for j, v in enumerate(data[h]):
@@ -197,21 +224,31 @@ def _extract_sheet(reader: _Reader, sheet: str, meta: dict, warnings: list[str],
         else:
             columns[j] = internal
     missing = [hdr for hdr, c in SHEETS[sheet].items() if c not in columns.values()]
-    lost_keys = [hdr for hdr, c in SHEETS[sheet].items() if c in KEY_COLUMNS[sheet] and c not in columns.values()]
+    lost_keys = [
+        hdr for hdr, c in SHEETS[sheet].items() if c in KEY_COLUMNS[sheet] and c not in columns.values()
+    ]
     if lost_keys:
         extra = f" (cột lạ: {', '.join(unknown)})" if unknown else ""
-        raise FileFault(f"Tệp {name}, sheet {sheet}: thiếu cột {', '.join(lost_keys)}{extra} — sửa tiêu đề theo mẫu")
+        raise FileFault(
+            f"Tệp {name}, sheet {sheet}: thiếu cột {', '.join(lost_keys)}{extra} — sửa tiêu đề theo mẫu"
+        )
     if unknown:
         warnings.append(f"Tệp {name}, sheet {sheet}: cột không có trong mẫu, bỏ qua: {', '.join(unknown)}")
         meta.setdefault("must_fix", []).append(warnings[-1])
     if missing:
         warnings.append(f"Tệp {name}, sheet {sheet}: thiếu cột {', '.join(missing)} — coi như để trống")
         meta.setdefault("must_fix", []).append(warnings[-1])
-    body = data[h + 1:]
+    body = data[h + 1 :]
     # Rows count as read when any cell holds something (fully empty rows are layout, not data).
-    kept = [i for i, r in enumerate(body) if any(not (c is None or (isinstance(c, str) and c.strip() == "")) for c in r)]
+    kept = [
+        i
+        for i, r in enumerate(body)
+        if any(not (c is None or (isinstance(c, str) and c.strip() == "")) for c in r)
+    ]
     row_numbers = pd.Series([header_row + 2 + i for i in kept], dtype="int64")
-    cols = {c: [_cell_text(body[i][j]) if j < len(body[i]) else None for i in kept] for j, c in columns.items()}
+    cols = {
+        c: [_cell_text(body[i][j]) if j < len(body[i]) else None for i in kept] for j, c in columns.items()
+    }
     raw = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()}, index=range(len(kept)))
     code_notes: list[pd.DataFrame] = []
     for c in TEXT_COLUMNS & set(raw.columns):
@@ -223,23 +260,43 @@ def _extract_sheet(reader: _Reader, sheet: str, meta: dict, warnings: list[str],
             lost = was_number & as_text.str.fullmatch(r"\d{10,11}").fillna(False)
             raw.loc[lost, c] = as_text[lost].str.zfill(12)
             if lost.any():
-                code_notes.append(pd.DataFrame({
-                    "source": source, "sheet": sheet, "row": row_numbers[lost].to_numpy(), "column": c,
-                    "rule": "id_leading_zero", "value": mask_values(c, raw.loc[lost, c]).to_numpy(),
-                    "message": [f"Dòng {r}: Số CCCD lưu dạng số, đã thêm số 0 đầu — định dạng cột là Văn bản (Text)"
-                                for r in row_numbers[lost]],
-                    "severity": "note",
-                }))
+                code_notes.append(
+                    pd.DataFrame(
+                        {
+                            "source": source,
+                            "sheet": sheet,
+                            "row": row_numbers[lost].to_numpy(),
+                            "column": c,
+                            "rule": "id_leading_zero",
+                            "value": mask_values(c, raw.loc[lost, c]).to_numpy(),
+                            "message": [
+                                f"Dòng {r}: Số CCCD lưu dạng số, đã thêm số 0 đầu — định dạng cột là Văn bản (Text)"
+                                for r in row_numbers[lost]
+                            ],
+                            "severity": "note",
+                        }
+                    )
+                )
         if c == "member_code" and was_number.any():
             raw[c], padded = _restore_member_codes(raw[c], was_number)
             if padded.any():
-                code_notes.append(pd.DataFrame({
-                    "source": source, "sheet": sheet, "row": row_numbers[padded].to_numpy(), "column": c,
-                    "rule": "code_leading_zero", "value": raw.loc[padded, c].astype(str).to_numpy(),
-                    "message": [f"Dòng {r}: Mã đảng viên lưu dạng số, đã thêm số 0 đầu — định dạng cột là Văn bản (Text)"
-                                for r in row_numbers[padded]],
-                    "severity": "note",
-                }))
+                code_notes.append(
+                    pd.DataFrame(
+                        {
+                            "source": source,
+                            "sheet": sheet,
+                            "row": row_numbers[padded].to_numpy(),
+                            "column": c,
+                            "rule": "code_leading_zero",
+                            "value": raw.loc[padded, c].astype(str).to_numpy(),
+                            "message": [
+                                f"Dòng {r}: Mã đảng viên lưu dạng số, đã thêm số 0 đầu — định dạng cột là Văn bản (Text)"
+                                for r in row_numbers[padded]
+                            ],
+                            "severity": "note",
+                        }
+                    )
+                )
     return raw, row_numbers, code_notes
 
 
@@ -282,8 +339,10 @@ def _extract(path: Path, source: str) -> dict:
         out["error"] = str(fault)
         out["raws"] = {}
     except Exception as exc:  # a bug or an exotic file must not stop the other cells
-        out["error"] = (f"Tệp {path.name}: lỗi không xác định khi đọc ({type(exc).__name__}: {exc}) "
-                        "— báo cho quản trị dvsync")
+        out["error"] = (
+            f"Tệp {path.name}: lỗi không xác định khi đọc ({type(exc).__name__}: {exc}) "
+            "— báo cho quản trị dvsync"
+        )
         out["raws"] = {}
     return out
 
@@ -293,24 +352,40 @@ def _extract_into(out: dict, path: Path, data: bytes, checksum: str) -> None:
     reader = _Reader(path, data)
     missing = [s for s in REQUIRED_SHEETS if s not in reader.sheets]
     if missing:
-        raise FileFault(f"Tệp {path.name}: thiếu sheet {', '.join(missing)} (có: {', '.join(reader.wb.sheet_names)}) "
-                        "— dùng mẫu của dvsync (dvsync template)")
+        raise FileFault(
+            f"Tệp {path.name}: thiếu sheet {', '.join(missing)} (có: {', '.join(reader.wb.sheet_names)}) "
+            "— dùng mẫu của dvsync (dvsync template)"
+        )
     info = _read_info(reader)
     try:
         mtime = path.stat().st_mtime
     except OSError:
         mtime = 0.0
     meta: dict[str, Any] = {
-        **info, "_source": out["source"], "checksum": checksum, "path": str(path), "mtime": mtime,
-        "rows_read": {}, "rows_accepted": {}, "rows_quarantined": {}, "warnings": [], "notes": [],
+        **info,
+        "_source": out["source"],
+        "checksum": checksum,
+        "path": str(path),
+        "mtime": mtime,
+        "rows_read": {},
+        "rows_accepted": {},
+        "rows_quarantined": {},
+        "warnings": [],
+        "notes": [],
     }
     out["meta"] = meta
     if _has_formulas(data):
-        meta["warnings"].append(f"Tệp {path.name}: có ô công thức — dvsync dùng giá trị đã tính sẵn; nên dán giá trị "
-                                "(Paste Special > Values) trước khi gửi")
-    unknown_sheets = [s for s in reader.wb.sheet_names if header_key(s) not in _SHEET_KEYS and header_key(s) != "danhmuc"]
+        meta["warnings"].append(
+            f"Tệp {path.name}: có ô công thức — dvsync dùng giá trị đã tính sẵn; nên dán giá trị "
+            "(Paste Special > Values) trước khi gửi"
+        )
+    unknown_sheets = [
+        s for s in reader.wb.sheet_names if header_key(s) not in _SHEET_KEYS and header_key(s) != "danhmuc"
+    ]
     if unknown_sheets:
-        meta["warnings"].append(f"Tệp {path.name}: sheet không có trong mẫu, bỏ qua: {', '.join(unknown_sheets)}")
+        meta["warnings"].append(
+            f"Tệp {path.name}: sheet không có trong mẫu, bỏ qua: {', '.join(unknown_sheets)}"
+        )
     for sheet in SHEETS:
         if sheet not in reader.sheets:
             continue  # optional sheet absent: nothing to report
@@ -337,7 +412,9 @@ def _validate_extracts(extracts: list[dict]) -> list[WorkbookResult]:
             continue
         raw = pd.concat([e["raws"][sheet][0] for _, e in parts], ignore_index=True)
         rows = pd.concat([e["raws"][sheet][1] for _, e in parts], ignore_index=True)
-        wb_idx = pd.Series(np.concatenate([np.full(len(e["raws"][sheet][1]), i) for i, e in parts]), dtype="int64")
+        wb_idx = pd.Series(
+            np.concatenate([np.full(len(e["raws"][sheet][1]), i) for i, e in parts]), dtype="int64"
+        )
         sources = pd.Series([extracts[i]["source"] for i in wb_idx], dtype=object)
         for col in SHEETS[sheet].values():
             if col not in raw.columns:
@@ -376,8 +453,13 @@ def _validate_extracts(extracts: list[dict]) -> list[WorkbookResult]:
         q = [x for x in quarantines[i] if len(x)]
         nt = [x for x in notes[i] if len(x)]
         e["meta"]["notes"] = pd.concat(nt, ignore_index=True).to_dict("records") if nt else []
-        results.append(WorkbookResult(meta=e["meta"], tables=tables[i],
-                                      quarantine=pd.concat(q, ignore_index=True) if q else empty_quarantine()))
+        results.append(
+            WorkbookResult(
+                meta=e["meta"],
+                tables=tables[i],
+                quarantine=pd.concat(q, ignore_index=True) if q else empty_quarantine(),
+            )
+        )
     return results
 
 
@@ -391,7 +473,11 @@ def _checksum(path: Path) -> str:
 
 
 def _candidates(folder: Path) -> list[Path]:
-    files = [p for p in folder.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    files = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
     return sorted(files, key=lambda p: str(p.relative_to(folder)))
 
 
@@ -413,14 +499,27 @@ def _counts(meta: dict) -> dict:
     read = sum(meta.get("rows_read", {}).values())
     acc = sum(meta.get("rows_accepted", {}).values())
     qua = sum(meta.get("rows_quarantined", {}).values())
-    return {"read": read, "accepted": acc, "quarantined": qua, "per_sheet": {
-        s: {"read": meta["rows_read"][s], "accepted": meta["rows_accepted"][s], "quarantined": meta["rows_quarantined"][s]}
-        for s in meta.get("rows_read", {})}}
+    return {
+        "read": read,
+        "accepted": acc,
+        "quarantined": qua,
+        "per_sheet": {
+            s: {
+                "read": meta["rows_read"][s],
+                "accepted": meta["rows_accepted"][s],
+                "quarantined": meta["rows_quarantined"][s],
+            }
+            for s in meta.get("rows_read", {})
+        },
+    }
 
 
-def read_submissions(folder: Path, period: str | None = None, workers: int | None = None,
-                     skip_checksums: set[str] | frozenset[str] = frozenset(),
-                     ) -> tuple[SubmissionData, pd.DataFrame, list[dict]]:
+def read_submissions(
+    folder: Path,
+    period: str | None = None,
+    workers: int | None = None,
+    skip_checksums: set[str] | frozenset[str] = frozenset(),
+) -> tuple[SubmissionData, pd.DataFrame, list[dict]]:
     """Parse every workbook under ``folder`` -> (accepted rows, quarantine, per-file report).
 
     Report entries: file (path relative to folder), status (accepted | rejected | skipped |
@@ -439,18 +538,37 @@ def read_submissions(folder: Path, period: str | None = None, workers: int | Non
     for p in _candidates(folder) if folder.is_dir() else []:
         rel = str(p.relative_to(folder))
         if p.name.startswith("~$"):  # Excel's lock file of an open workbook
-            report.append({"file": rel, "status": "skipped", "message": f"Tệp {p.name}: tệp khoá tạm của Excel, bỏ qua",
-                           "counts": _counts({})})
+            report.append(
+                {
+                    "file": rel,
+                    "status": "skipped",
+                    "message": f"Tệp {p.name}: tệp khoá tạm của Excel, bỏ qua",
+                    "counts": _counts({}),
+                }
+            )
             continue
         try:
             checksums[p] = _checksum(p)
         except OSError as exc:
-            report.append({"file": rel, "status": "rejected", "message": f"Tệp {p.name}: không đọc được ({exc})",
-                           "counts": _counts({})})
+            report.append(
+                {
+                    "file": rel,
+                    "status": "rejected",
+                    "message": f"Tệp {p.name}: không đọc được ({exc})",
+                    "counts": _counts({}),
+                }
+            )
             continue
         if checksums[p] in skip_checksums:
-            report.append({"file": rel, "status": "skipped", "checksum": checksums[p], "counts": _counts({}),
-                           "message": f"Tệp {p.name}: đã đọc ở lần chạy trước (không đổi)"})
+            report.append(
+                {
+                    "file": rel,
+                    "status": "skipped",
+                    "checksum": checksums[p],
+                    "counts": _counts({}),
+                    "message": f"Tệp {p.name}: đã đọc ở lần chạy trước (không đổi)",
+                }
+            )
             continue
         to_parse.append(p)
     results = _parse_all(to_parse, [str(p.relative_to(folder)) for p in to_parse], workers)
@@ -458,13 +576,21 @@ def read_submissions(folder: Path, period: str | None = None, workers: int | Non
     good: list[tuple[Path, WorkbookResult]] = []
     for p, res in zip(to_parse, results, strict=True):
         rel = str(p.relative_to(folder))
-        entry = {"file": rel, "checksum": res.meta.get("checksum"), "cell_code": res.meta.get("cell_code"),
-                 "period": res.meta.get("period"), "warnings": list(res.meta.get("warnings", [])),
-                 "notes": len(res.meta.get("notes", [])), "counts": _counts(res.meta)}
+        entry = {
+            "file": rel,
+            "checksum": res.meta.get("checksum"),
+            "cell_code": res.meta.get("cell_code"),
+            "period": res.meta.get("period"),
+            "warnings": list(res.meta.get("warnings", [])),
+            "notes": len(res.meta.get("notes", [])),
+            "counts": _counts(res.meta),
+        }
         if res.error:
             entry.update(status="rejected", message=res.error)
         elif period is not None and res.meta.get("period") != period:
-            entry.update(status="skipped", message=f"Tệp {p.name}: kỳ {res.meta.get('period')} khác kỳ {period}")
+            entry.update(
+                status="skipped", message=f"Tệp {p.name}: kỳ {res.meta.get('period')} khác kỳ {period}"
+            )
         else:
             entry.update(status="accepted", message="; ".join(res.meta.get("warnings", [])))
             good.append((p, res))
@@ -475,7 +601,11 @@ def read_submissions(folder: Path, period: str | None = None, workers: int | Non
     def rank(item: tuple[Path, WorkbookResult]) -> tuple:
         p, res = item
         created = res.meta.get("created_on")
-        return (pd.Timestamp(created) if pd.notna(created) else pd.Timestamp.min, res.meta.get("mtime", 0.0), p.name)
+        return (
+            pd.Timestamp(created) if pd.notna(created) else pd.Timestamp.min,
+            res.meta.get("mtime", 0.0),
+            p.name,
+        )
 
     kept: dict[tuple[str, str], tuple[Path, WorkbookResult]] = {}
     superseded: set[str] = set()
@@ -490,8 +620,11 @@ def read_submissions(folder: Path, period: str | None = None, workers: int | Non
         if str(p) in superseded:
             winner = kept[(res.meta["cell_code"], res.meta["period"])][0].name
             e = by_result[id(res)]
-            e.update(status="duplicate", message=f"Tệp {p.name}: chi bộ {res.meta['cell_code']} kỳ {res.meta['period']} "
-                                                 f"đã có tệp mới hơn {winner} — dùng tệp {winner}, bỏ qua tệp này")
+            e.update(
+                status="duplicate",
+                message=f"Tệp {p.name}: chi bộ {res.meta['cell_code']} kỳ {res.meta['period']} "
+                f"đã có tệp mới hơn {winner} — dùng tệp {winner}, bỏ qua tệp này",
+            )
 
     data = SubmissionData.empty()
     frames: dict[str, list[pd.DataFrame]] = {t: [] for t in SHEET_TABLES.values()}
@@ -499,11 +632,17 @@ def read_submissions(folder: Path, period: str | None = None, workers: int | Non
     quarantines: list[pd.DataFrame] = []
     for p, res in good:
         sup = str(p) in superseded
-        wb_rows.append({
-            "cell_code": res.meta["cell_code"], "period": res.meta["period"], "created_on": res.meta.get("created_on"),
-            "secretary": res.meta.get("secretary"), "_source": res.meta["_source"], "checksum": res.meta["checksum"],
-            "superseded": sup,
-        })
+        wb_rows.append(
+            {
+                "cell_code": res.meta["cell_code"],
+                "period": res.meta["period"],
+                "created_on": res.meta.get("created_on"),
+                "secretary": res.meta.get("secretary"),
+                "_source": res.meta["_source"],
+                "checksum": res.meta["checksum"],
+                "superseded": sup,
+            }
+        )
         quarantines.append(res.quarantine)
         if sup:
             continue
@@ -536,4 +675,3 @@ def notes_frame(result: WorkbookResult) -> pd.DataFrame:
     """The per-row notes of a parsed workbook as a frame (NOTE_COLUMNS)."""
     notes = result.meta.get("notes") or []
     return pd.DataFrame(notes, columns=NOTE_COLUMNS) if notes else empty_notes()
-

@@ -49,8 +49,10 @@ def check_workbook(path: Path | str, out: TextIO | None = None) -> int:
     period = meta["period"]
     say(f"  Chi bộ {meta['cell_code']}, kỳ {period[5:]}/{period[:4]}, ngày lập {created_text}")
     for sheet, n in meta["rows_read"].items():
-        say(f"  Sheet {sheet}: {n} dòng đọc, {meta['rows_accepted'][sheet]} dòng nhận, "
-            f"{meta['rows_quarantined'][sheet]} dòng bị loại")
+        say(
+            f"  Sheet {sheet}: {n} dòng đọc, {meta['rows_accepted'][sheet]} dòng nhận, "
+            f"{meta['rows_quarantined'][sheet]} dòng bị loại"
+        )
     must_fix = bool(meta.get("must_fix")) or bool(meta.get("rejected_sheets"))
     for w in meta.get("warnings", []):
         say(f"  ! {w}")
@@ -59,7 +61,9 @@ def check_workbook(path: Path | str, out: TextIO | None = None) -> int:
     lines = pd.concat([x for x in (q, notes) if len(x)], ignore_index=True) if len(q) + len(notes) else q
     if len(lines):
         order = {s: i for i, s in enumerate(SHEETS)}
-        lines = lines.assign(_s=lines["sheet"].map(order), _v=lines["severity"].map({"reject": 0, "warn": 1, "note": 2}))
+        lines = lines.assign(
+            _s=lines["sheet"].map(order), _v=lines["severity"].map({"reject": 0, "warn": 1, "note": 2})
+        )
         lines = lines.sort_values(["_s", "row", "_v"], kind="stable")
         current = None
         for rec in lines.itertuples(index=False):
@@ -79,9 +83,25 @@ def check_workbook(path: Path | str, out: TextIO | None = None) -> int:
 # --- template ------------------------------------------------------------------------------------
 _YES_NO = ["Có", "Không"]
 _CANDIDATE_RATINGS = [*(f"{c}" for c in RATINGS), *STUDENT_RATINGS]
-_DATE_COLUMNS = {"birth_date", "admission_date", "official_date", "letter_date", "notice_sent_on", "received_on",
-                 "dossier_received_on", "course_certificate_on", "political_conclusion_on"}
-_BOOL_COLUMNS = {"attended", "excused", "fees_paid", "emulation_fighter", "provincial_merit", "background_verified"}
+_DATE_COLUMNS = {
+    "birth_date",
+    "admission_date",
+    "official_date",
+    "letter_date",
+    "notice_sent_on",
+    "received_on",
+    "dossier_received_on",
+    "course_certificate_on",
+    "political_conclusion_on",
+}
+_BOOL_COLUMNS = {
+    "attended",
+    "excused",
+    "fees_paid",
+    "emulation_fighter",
+    "provincial_merit",
+    "background_verified",
+}
 # column -> name of the list on the hidden DanhMuc sheet
 _LISTS: dict[str, list[str]] = {
     "gender": ["Nam", "Nữ"],
@@ -92,9 +112,17 @@ _LISTS: dict[str, list[str]] = {
     "candidate_kind": list(CANDIDATE_KINDS),
     "candidate_rating": _CANDIDATE_RATINGS,
 }
-_COLUMN_LIST = {"gender": "gender", "roster_status": "roster_status", "rating": "rating", "kind": "kind",
-                "candidate_kind": "candidate_kind", "rating_y1": "candidate_rating", "rating_y2": "candidate_rating",
-                "rating_y3": "candidate_rating", **dict.fromkeys(_BOOL_COLUMNS, "yes_no")}
+_COLUMN_LIST = {
+    "gender": "gender",
+    "roster_status": "roster_status",
+    "rating": "rating",
+    "kind": "kind",
+    "candidate_kind": "candidate_kind",
+    "rating_y1": "candidate_rating",
+    "rating_y2": "candidate_rating",
+    "rating_y3": "candidate_rating",
+    **dict.fromkeys(_BOOL_COLUMNS, "yes_no"),
+}
 LIST_SHEET = "DanhMuc"
 TEMPLATE_ROWS = 1000
 
@@ -106,22 +134,37 @@ def write_template(path: Path | str) -> Path:
 
     path = Path(path)
     wb = xlsxwriter.Workbook(str(path))
-    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
+    head = wb.add_format(
+        {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
+    )
     text = wb.add_format({"num_format": "@"})
     date = wb.add_format({"num_format": "dd/mm/yyyy"})
 
     info = wb.add_worksheet(INFO_SHEET)
     info.set_column(0, 0, 22)
     info.set_column(1, 1, 30, text)
-    hints = {"cell_code": "ví dụ 93.015.000.001.002", "period": "MM/YYYY, ví dụ 10/2026",
-             "created_on": "dd/mm/yyyy", "secretary": "họ và tên"}
+    hints = {
+        "cell_code": "ví dụ 93.015.000.001.002",
+        "period": "MM/YYYY, ví dụ 10/2026",
+        "created_on": "dd/mm/yyyy",
+        "secretary": "họ và tên",
+    }
     for i, (label, key) in enumerate(INFO_LABELS.items()):
         info.write_string(i, 0, label, head)
         if key == "created_on":
             info.write_blank(i, 1, None, date)
-            info.data_validation(i, 1, i, 1, {"validate": "date", "criteria": ">=",
-                                              "value": pd.Timestamp("2000-01-01").to_pydatetime(),
-                                              "error_message": "Nhập ngày dạng dd/mm/yyyy"})
+            info.data_validation(
+                i,
+                1,
+                i,
+                1,
+                {
+                    "validate": "date",
+                    "criteria": ">=",
+                    "value": pd.Timestamp("2000-01-01").to_pydatetime(),
+                    "error_message": "Nhập ngày dạng dd/mm/yyyy",
+                },
+            )
         info.write_comment(i, 1, hints[key])
 
     lists = wb.add_worksheet(LIST_SHEET)
@@ -142,23 +185,50 @@ def write_template(path: Path | str) -> Path:
             width = max(14, min(30, len(header) + 4))
             if internal in _DATE_COLUMNS:
                 ws.set_column(j, j, width, date)
-                ws.data_validation(1, j, TEMPLATE_ROWS, j, {
-                    "validate": "date", "criteria": "between",
-                    "minimum": pd.Timestamp("1900-01-01").to_pydatetime(),
-                    "maximum": pd.Timestamp("2100-12-31").to_pydatetime(),
-                    "error_title": "Ngày không hợp lệ", "error_message": "Nhập ngày dạng dd/mm/yyyy (ví dụ 05/04/2020)"})
+                ws.data_validation(
+                    1,
+                    j,
+                    TEMPLATE_ROWS,
+                    j,
+                    {
+                        "validate": "date",
+                        "criteria": "between",
+                        "minimum": pd.Timestamp("1900-01-01").to_pydatetime(),
+                        "maximum": pd.Timestamp("2100-12-31").to_pydatetime(),
+                        "error_title": "Ngày không hợp lệ",
+                        "error_message": "Nhập ngày dạng dd/mm/yyyy (ví dụ 05/04/2020)",
+                    },
+                )
             elif internal in _COLUMN_LIST:
                 ws.set_column(j, j, width, text)
-                ws.data_validation(1, j, TEMPLATE_ROWS, j, {
-                    "validate": "list", "source": refs[_COLUMN_LIST[internal]],
-                    "error_title": "Giá trị không có trong danh sách",
-                    "error_message": "Chọn một giá trị trong danh sách thả xuống"})
+                ws.data_validation(
+                    1,
+                    j,
+                    TEMPLATE_ROWS,
+                    j,
+                    {
+                        "validate": "list",
+                        "source": refs[_COLUMN_LIST[internal]],
+                        "error_title": "Giá trị không có trong danh sách",
+                        "error_message": "Chọn một giá trị trong danh sách thả xuống",
+                    },
+                )
             elif internal in ("year", "category"):
                 ws.set_column(j, j, width)
                 low, high = (1, 4) if internal == "category" else (1930, 2100)
-                ws.data_validation(1, j, TEMPLATE_ROWS, j, {
-                    "validate": "integer", "criteria": "between", "minimum": low, "maximum": high,
-                    "error_message": f"Nhập số nguyên từ {low} đến {high}"})
+                ws.data_validation(
+                    1,
+                    j,
+                    TEMPLATE_ROWS,
+                    j,
+                    {
+                        "validate": "integer",
+                        "criteria": "between",
+                        "minimum": low,
+                        "maximum": high,
+                        "error_message": f"Nhập số nguyên từ {low} đến {high}",
+                    },
+                )
             else:
                 ws.set_column(j, j, width, text)  # free text and codes: keep leading zeros
             if internal in ("month", "fees_paid_through"):

@@ -19,9 +19,21 @@ import pandas as pd
 
 # Old-style tone placement ("hoà", "thuỷ") -> new style ("hòa", "thủy"), for comparison only.
 _TONE_FOLD = {
-    "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
-    "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
-    "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
+    "oà": "òa",
+    "oá": "óa",
+    "oả": "ỏa",
+    "oã": "õa",
+    "oạ": "ọa",
+    "oè": "òe",
+    "oé": "óe",
+    "oẻ": "ỏe",
+    "oẽ": "õe",
+    "oẹ": "ọe",
+    "uỳ": "ùy",
+    "uý": "úy",
+    "uỷ": "ủy",
+    "uỹ": "ũy",
+    "uỵ": "ụy",
 }
 _TONE_RE = re.compile("|".join(_TONE_FOLD))
 _SPACES = re.compile(r"\s+")
@@ -233,8 +245,10 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
             return d, (ok & (d.notna() | s.isna())).astype(bool)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     parsed = [parse_date_value(u) for u in uniques]
-    values = np.array([p[0] if p[0] is not None else np.datetime64("NaT") for p in parsed] + [np.datetime64("NaT")],
-                      dtype="datetime64[ns]")
+    values = np.array(
+        [p[0] if p[0] is not None else np.datetime64("NaT") for p in parsed] + [np.datetime64("NaT")],
+        dtype="datetime64[ns]",
+    )
     oks = np.array([p[1] for p in parsed] + [True], dtype=bool)
     return (
         pd.Series(values[codes], index=s.index, dtype="datetime64[ns]"),
@@ -319,20 +333,80 @@ def map_enum(s: pd.Series, labels: dict[str, str]) -> tuple[pd.Series, pd.Series
 # TCVN3 (ABC, ".VnTime" fonts): each Vietnamese letter is one byte; Excel stores the byte as the
 # cp1252 character, so "Nguyễn Văn" arrives as "NguyÔn V¨n".
 _TCVN3_BYTES = {
-    0xA1: "Ă", 0xA2: "Â", 0xA3: "Ê", 0xA4: "Ô", 0xA5: "Ơ", 0xA6: "Ư", 0xA7: "Đ",
-    0xA8: "ă", 0xA9: "â", 0xAA: "ê", 0xAB: "ô", 0xAC: "ơ", 0xAD: "ư", 0xAE: "đ",
-    0xB5: "à", 0xB6: "ả", 0xB7: "ã", 0xB8: "á", 0xB9: "ạ",
-    0xBB: "ằ", 0xBC: "ẳ", 0xBD: "ẵ", 0xBE: "ắ", 0xC6: "ặ",
-    0xC7: "ầ", 0xC8: "ẩ", 0xC9: "ẫ", 0xCA: "ấ", 0xCB: "ậ",
-    0xCC: "è", 0xCE: "ẻ", 0xCF: "ẽ", 0xD0: "é", 0xD1: "ẹ",
-    0xD2: "ề", 0xD3: "ể", 0xD4: "ễ", 0xD5: "ế", 0xD6: "ệ",
-    0xD7: "ì", 0xD8: "ỉ", 0xDC: "ĩ", 0xDD: "í", 0xDE: "ị",
-    0xDF: "ò", 0xE1: "ỏ", 0xE2: "õ", 0xE3: "ó", 0xE4: "ọ",
-    0xE5: "ồ", 0xE6: "ổ", 0xE7: "ỗ", 0xE8: "ố", 0xE9: "ộ",
-    0xEA: "ờ", 0xEB: "ở", 0xEC: "ỡ", 0xED: "ớ", 0xEE: "ợ",
-    0xEF: "ù", 0xF1: "ủ", 0xF2: "ũ", 0xF3: "ú", 0xF4: "ụ",
-    0xF5: "ừ", 0xF6: "ử", 0xF7: "ữ", 0xF8: "ứ", 0xF9: "ự",
-    0xFA: "ỳ", 0xFB: "ỷ", 0xFC: "ỹ", 0xFD: "ý", 0xFE: "ỵ",
+    0xA1: "Ă",
+    0xA2: "Â",
+    0xA3: "Ê",
+    0xA4: "Ô",
+    0xA5: "Ơ",
+    0xA6: "Ư",
+    0xA7: "Đ",
+    0xA8: "ă",
+    0xA9: "â",
+    0xAA: "ê",
+    0xAB: "ô",
+    0xAC: "ơ",
+    0xAD: "ư",
+    0xAE: "đ",
+    0xB5: "à",
+    0xB6: "ả",
+    0xB7: "ã",
+    0xB8: "á",
+    0xB9: "ạ",
+    0xBB: "ằ",
+    0xBC: "ẳ",
+    0xBD: "ẵ",
+    0xBE: "ắ",
+    0xC6: "ặ",
+    0xC7: "ầ",
+    0xC8: "ẩ",
+    0xC9: "ẫ",
+    0xCA: "ấ",
+    0xCB: "ậ",
+    0xCC: "è",
+    0xCE: "ẻ",
+    0xCF: "ẽ",
+    0xD0: "é",
+    0xD1: "ẹ",
+    0xD2: "ề",
+    0xD3: "ể",
+    0xD4: "ễ",
+    0xD5: "ế",
+    0xD6: "ệ",
+    0xD7: "ì",
+    0xD8: "ỉ",
+    0xDC: "ĩ",
+    0xDD: "í",
+    0xDE: "ị",
+    0xDF: "ò",
+    0xE1: "ỏ",
+    0xE2: "õ",
+    0xE3: "ó",
+    0xE4: "ọ",
+    0xE5: "ồ",
+    0xE6: "ổ",
+    0xE7: "ỗ",
+    0xE8: "ố",
+    0xE9: "ộ",
+    0xEA: "ờ",
+    0xEB: "ở",
+    0xEC: "ỡ",
+    0xED: "ớ",
+    0xEE: "ợ",
+    0xEF: "ù",
+    0xF1: "ủ",
+    0xF2: "ũ",
+    0xF3: "ú",
+    0xF4: "ụ",
+    0xF5: "ừ",
+    0xF6: "ử",
+    0xF7: "ữ",
+    0xF8: "ứ",
+    0xF9: "ự",
+    0xFA: "ỳ",
+    0xFB: "ỷ",
+    0xFC: "ỹ",
+    0xFD: "ý",
+    0xFE: "ỵ",
 }
 TCVN3_TO_UNICODE = {bytes([b]).decode("cp1252"): u for b, u in _TCVN3_BYTES.items()}
 UNICODE_TO_TCVN3 = {u: c for c, u in TCVN3_TO_UNICODE.items()}
@@ -374,9 +448,7 @@ VNI_TO_UNICODE = _build_vni()
 UNICODE_TO_VNI = {v: k for k, v in sorted(VNI_TO_UNICODE.items(), key=lambda kv: -len(kv[0]))}
 _VNI_RE = re.compile("|".join(re.escape(k) for k in sorted(VNI_TO_UNICODE, key=len, reverse=True)))
 
-_VIET_LOWER = (
-    "àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
-)
+_VIET_LOWER = "àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
 VIETNAMESE_LETTERS = frozenset(_VIET_LOWER + _VIET_LOWER.upper())
 _PLAIN = frozenset(" abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.,'()/&")
 # Characters of cp1252 that no Vietnamese text contains: the fingerprint of a legacy encoding.
@@ -386,7 +458,9 @@ _TCVN3_MARK = re.compile(r"[\xad¡¢£¤¥¦§¨©ª«¬®µ¶·¸¹»¼½¾ÆÇ
 # Symbols TCVN3 text shows and VNI never does, and VNI's base+modifier pairs.
 _TCVN3_ONLY = re.compile(r"[\xa1-\xbf×ÇÐÞß÷þç]")
 _VNI_PAIR = re.compile(r"[aeoAEO][âêÂÊ]|[aeAE][áàãåäÁÀÃÅÄ]")
-_SUSPECT = re.compile(r"[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]")
+_SUSPECT = re.compile(
+    r"[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]"
+)
 
 
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -414,8 +488,13 @@ def _syllable_ok(word: str) -> bool:
     base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONES))
     letters = unicodedata.normalize("NFC", decomposed)
     # The tone never sits on a closing glide i/o/u/y ("tàu", not "taù"), except old-style "uý".
-    if (len(letters) >= 2 and base[-1] in "iouy" and base[-2] in _VOWELS and base[-2:] != "uy"
-            and any(c in _TONES for c in unicodedata.normalize("NFD", letters[-1]))):
+    if (
+        len(letters) >= 2
+        and base[-1] in "iouy"
+        and base[-2] in _VOWELS
+        and base[-2:] != "uy"
+        and any(c in _TONES for c in unicodedata.normalize("NFD", letters[-1]))
+    ):
         return False
     return bool(_SYLLABLE.match(base))
 

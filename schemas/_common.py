@@ -30,17 +30,38 @@ ISSUE_COLUMNS = ["_pos", "column", "rule", "value", "severity", "message"]
 # Vietnamese label of every internal column, for messages (workbook headers first).
 LABELS: dict[str, str] = {internal: header for cols in SHEETS.values() for header, internal in cols.items()}
 LABELS.update({v: k for k, v in INFO_LABELS.items()})
-LABELS.update({
-    "org_code": "Mã tổ chức", "name": "Tên tổ chức", "kind": "Loại", "parent_code": "Mã tổ chức cấp trên",
-    "active": "Đang hoạt động", "dossier_no": "Số lý lịch", "card_no": "Số thẻ đảng viên",
-    "admission_decision_date": "Ngày quyết định kết nạp", "admission_date": "Ngày vào Đảng",
-    "cell_code": "Mã chi bộ", "status": "Trạng thái", "status_date": "Ngày trạng thái",
-    "updated_at": "Ngày cập nhật", "rating": "Xếp loại", "decided_on": "Ngày quyết định",
-    "form": "Hình thức kỷ luật", "decided_by": "Cấp quyết định", "transfer_id": "Mã chuyển sinh hoạt",
-    "from_cell": "Chi bộ chuyển đi", "received_on": "Ngày tiếp nhận", "temporary_until": "Tạm thời đến ngày",
-    "returned_on": "Ngày trở về", "doc_type": "Loại tài liệu", "years": "Số năm tuổi Đảng",
-    "awarded_on": "Ngày trao", "from_date": "Từ ngày", "to_date": "Đến ngày", "year": "Năm",
-})
+LABELS.update(
+    {
+        "org_code": "Mã tổ chức",
+        "name": "Tên tổ chức",
+        "kind": "Loại",
+        "parent_code": "Mã tổ chức cấp trên",
+        "active": "Đang hoạt động",
+        "dossier_no": "Số lý lịch",
+        "card_no": "Số thẻ đảng viên",
+        "admission_decision_date": "Ngày quyết định kết nạp",
+        "admission_date": "Ngày vào Đảng",
+        "cell_code": "Mã chi bộ",
+        "status": "Trạng thái",
+        "status_date": "Ngày trạng thái",
+        "updated_at": "Ngày cập nhật",
+        "rating": "Xếp loại",
+        "decided_on": "Ngày quyết định",
+        "form": "Hình thức kỷ luật",
+        "decided_by": "Cấp quyết định",
+        "transfer_id": "Mã chuyển sinh hoạt",
+        "from_cell": "Chi bộ chuyển đi",
+        "received_on": "Ngày tiếp nhận",
+        "temporary_until": "Tạm thời đến ngày",
+        "returned_on": "Ngày trở về",
+        "doc_type": "Loại tài liệu",
+        "years": "Số năm tuổi Đảng",
+        "awarded_on": "Ngày trao",
+        "from_date": "Từ ngày",
+        "to_date": "Đến ngày",
+        "year": "Năm",
+    }
+)
 
 PERSONAL_NAME_COLUMNS = {"full_name", "secretary"}
 PERSONAL_ID_COLUMNS = {"personal_id"}
@@ -85,14 +106,26 @@ class Ctx:
     today: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.today().normalize())
 
 
-def _issues(pos: np.ndarray, column: str, rule: str, values: pd.Series, severity: str,
-            message: Callable[[pd.Series], pd.Series] | str) -> pd.DataFrame:
+def _issues(
+    pos: np.ndarray,
+    column: str,
+    rule: str,
+    values: pd.Series,
+    severity: str,
+    message: Callable[[pd.Series], pd.Series] | str,
+) -> pd.DataFrame:
     masked = mask_values(column, values.reset_index(drop=True)) if len(pos) else pd.Series(dtype="string")
     msg = message(masked) if callable(message) else pd.Series([message] * len(pos), dtype="string")
-    return pd.DataFrame({
-        "_pos": pos, "column": column, "rule": rule, "value": masked.to_numpy(),
-        "severity": severity, "message": pd.Series(msg).astype("string").to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "_pos": pos,
+            "column": column,
+            "rule": rule,
+            "value": masked.to_numpy(),
+            "severity": severity,
+            "message": pd.Series(msg).astype("string").to_numpy(),
+        }
+    )
 
 
 def _label(col: str) -> str:
@@ -107,7 +140,9 @@ def _fill_hint(col: str) -> str:
     return f"bổ sung {_label(col)}"
 
 
-def normalize_columns(raw: pd.DataFrame, specs: dict[str, Col], ctx: Ctx) -> tuple[pd.DataFrame, pd.DataFrame]:
+def normalize_columns(
+    raw: pd.DataFrame, specs: dict[str, Col], ctx: Ctx
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Normalise ``raw`` (positions 0..n-1) column by column -> (clean frame, issues)."""
     raw = raw.reset_index(drop=True)
     out = pd.DataFrame(index=raw.index)
@@ -125,8 +160,16 @@ def normalize_columns(raw: pd.DataFrame, specs: dict[str, Col], ctx: Ctx) -> tup
                 hit = changed & (enc == name).fillna(False)
                 if hit.any():
                     pos = np.flatnonzero(hit.to_numpy())
-                    issues.append(_issues(pos, col, f"encoding_{name}", src[hit], "note",
-                                          f"{label}: chuyển từ bảng mã {name.upper()} sang Unicode"))
+                    issues.append(
+                        _issues(
+                            pos,
+                            col,
+                            f"encoding_{name}",
+                            src[hit],
+                            "note",
+                            f"{label}: chuyển từ bảng mã {name.upper()} sang Unicode",
+                        )
+                    )
             val = fixed
             ok = ~uncertain
             bad_msg = f"{label} có ký tự lạ (phông TCVN3/VNI?), không chuyển được chắc chắn — gõ lại bằng Unicode dựng sẵn"
@@ -136,17 +179,35 @@ def normalize_columns(raw: pd.DataFrame, specs: dict[str, Col], ctx: Ctx) -> tup
             bad_msg, bad_rule = "", ""
         elif spec.kind == "org_code":
             val = nz.restore_org_code(src)
-            restored = present & (val.str.len() > text.str.replace(r"\.0$", "", regex=True).str.len()).fillna(False)
+            restored = present & (val.str.len() > text.str.replace(r"\.0$", "", regex=True).str.len()).fillna(
+                False
+            )
             if restored.any():
-                issues.append(_issues(np.flatnonzero(restored.to_numpy()), col, "code_leading_zero", src[restored],
-                                      "note", f"{label}: đã thêm số 0 bị Excel bỏ mất — định dạng ô là Văn bản (Text)"))
+                issues.append(
+                    _issues(
+                        np.flatnonzero(restored.to_numpy()),
+                        col,
+                        "code_leading_zero",
+                        src[restored],
+                        "note",
+                        f"{label}: đã thêm số 0 bị Excel bỏ mất — định dạng ô là Văn bản (Text)",
+                    )
+                )
             bad_msg, bad_rule = "", ""
         elif spec.kind == "id":
             val = nz.restore_id(src)
             restored = present & nz.id_zero_restored(src, val)
             if restored.any():
-                issues.append(_issues(np.flatnonzero(restored.to_numpy()), col, "id_leading_zero", src[restored],
-                                      "note", f"{label}: đã thêm số 0 đầu bị Excel bỏ mất — định dạng ô là Văn bản (Text)"))
+                issues.append(
+                    _issues(
+                        np.flatnonzero(restored.to_numpy()),
+                        col,
+                        "id_leading_zero",
+                        src[restored],
+                        "note",
+                        f"{label}: đã thêm số 0 đầu bị Excel bỏ mất — định dạng ô là Văn bản (Text)",
+                    )
+                )
             bad_msg, bad_rule = "", ""
         elif spec.kind == "date":
             val, ok = nz.parse_dates(src)
@@ -173,8 +234,16 @@ def normalize_columns(raw: pd.DataFrame, specs: dict[str, Col], ctx: Ctx) -> tup
                 if empty.any():
                     val = val.mask(empty, spec.default)
                     shown = next((k for k, v in labels.items() if v == spec.default), spec.default)
-                    issues.append(_issues(np.flatnonzero(empty.to_numpy()), col, "default_value", src[empty], "note",
-                                          f"{label} trống — coi là '{shown}'"))
+                    issues.append(
+                        _issues(
+                            np.flatnonzero(empty.to_numpy()),
+                            col,
+                            "default_value",
+                            src[empty],
+                            "note",
+                            f"{label} trống — coi là '{shown}'",
+                        )
+                    )
         else:  # pragma: no cover - programming error
             raise ValueError(spec.kind)
         if col not in raw.columns:
@@ -183,21 +252,41 @@ def normalize_columns(raw: pd.DataFrame, specs: dict[str, Col], ctx: Ctx) -> tup
         out[col] = val
         bad = present & ~ok
         if bad.any():
-            issues.append(_issues(np.flatnonzero(bad.to_numpy()), col, bad_rule, src[bad],
-                                  "reject" if spec.required else "warn",
-                                  bad_msg if spec.required else bad_msg + " (đã bỏ trống giá trị này)"))
+            issues.append(
+                _issues(
+                    np.flatnonzero(bad.to_numpy()),
+                    col,
+                    bad_rule,
+                    src[bad],
+                    "reject" if spec.required else "warn",
+                    bad_msg if spec.required else bad_msg + " (đã bỏ trống giá trị này)",
+                )
+            )
             if not spec.required and spec.kind not in ("text", "name"):
                 out.loc[bad, col] = pd.NA if spec.kind != "date" else pd.NaT
         if spec.required:
             missing = ~present & out[col].isna()
             if missing.any():
-                issues.append(_issues(np.flatnonzero(missing.to_numpy()), col, "missing_required", src[missing],
-                                      "reject", f"thiếu {label} — {_fill_hint(col)}"))
+                issues.append(
+                    _issues(
+                        np.flatnonzero(missing.to_numpy()),
+                        col,
+                        "missing_required",
+                        src[missing],
+                        "reject",
+                        f"thiếu {label} — {_fill_hint(col)}",
+                    )
+                )
     return out, pd.concat(issues, ignore_index=True) if issues else pd.DataFrame(columns=ISSUE_COLUMNS)
 
 
-def duplicate_issues(df: pd.DataFrame, keys: list[str], ctx: Ctx, order: pd.Series | None = None,
-                     group: pd.Series | None = None) -> pd.DataFrame:
+def duplicate_issues(
+    df: pd.DataFrame,
+    keys: list[str],
+    ctx: Ctx,
+    order: pd.Series | None = None,
+    group: pd.Series | None = None,
+) -> pd.DataFrame:
     """Rows repeating a key: every occurrence but the kept one (first, or highest ``order``).
     ``group`` (aligned with ``df``) keeps keys apart between workbooks validated together."""
     label_keys = keys
@@ -209,7 +298,9 @@ def duplicate_issues(df: pd.DataFrame, keys: list[str], ctx: Ctx, order: pd.Seri
         return pd.DataFrame(columns=ISSUE_COLUMNS)
     sub = df.loc[present, keys]
     if order is not None:  # keep the latest (e.g. updated_at), ties -> first
-        ranked = sub.assign(_o=order[present]).sort_values("_o", ascending=False, kind="stable", na_position="last")
+        ranked = sub.assign(_o=order[present]).sort_values(
+            "_o", ascending=False, kind="stable", na_position="last"
+        )
         dup_sorted = ranked.duplicated(keys, keep="first")
         dup = dup_sorted.reindex(sub.index)
         kept = ranked[~dup_sorted].reset_index().set_index(keys)["index"]
@@ -228,9 +319,20 @@ def duplicate_issues(df: pd.DataFrame, keys: list[str], ctx: Ctx, order: pd.Seri
     values = dups[keys].astype("string").agg(" | ".join, axis=1) if len(keys) > 1 else dups[keys[0]]
     col = keys[0] if len(keys) == 1 else ";".join(keys)
     masked_col = keys[0] if keys[0] in PERSONAL_ID_COLUMNS else col
-    out = _issues(pos, masked_col, "duplicate_key", values.astype("string"), "reject",
-                  lambda _m: pd.Series([f"{key_label} trùng với {ctx.row_word.lower()} {r} — xoá dòng trùng hoặc sửa mã"
-                                        for r in first_rows], dtype="string"))
+    out = _issues(
+        pos,
+        masked_col,
+        "duplicate_key",
+        values.astype("string"),
+        "reject",
+        lambda _m: pd.Series(
+            [
+                f"{key_label} trùng với {ctx.row_word.lower()} {r} — xoá dòng trùng hoặc sửa mã"
+                for r in first_rows
+            ],
+            dtype="string",
+        ),
+    )
     out["column"] = col
     return out
 
@@ -253,9 +355,13 @@ def _split_schema(model, warn_names: tuple[str, ...]) -> tuple[pa.DataFrameSchem
     return _SCHEMAS[key]
 
 
-def run_model(df: pd.DataFrame, model: type[pa.DataFrameModel], warn_checks: dict[str, str],
-              check_columns: dict[str, str] | None = None, messages: dict[str, str] | None = None,
-              ) -> pd.DataFrame:
+def run_model(
+    df: pd.DataFrame,
+    model: type[pa.DataFrameModel],
+    warn_checks: dict[str, str],
+    check_columns: dict[str, str] | None = None,
+    messages: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """Run ``model`` lazily on ``df`` (index = row positions) -> issues.
 
     Checks named in ``warn_checks`` (name -> Vietnamese message) are warnings; every other
@@ -274,19 +380,25 @@ def run_model(df: pd.DataFrame, model: type[pa.DataFrameModel], warn_checks: dic
         if not ok.all():
             pos = df.index.to_numpy()[~ok.to_numpy()]
             value_col = check_columns.get(name)
-            values = df[value_col].loc[pos].astype("string") if value_col in df.columns else pd.Series(
-                [pd.NA] * len(pos), dtype="string")
+            values = (
+                df[value_col].loc[pos].astype("string")
+                if value_col in df.columns
+                else pd.Series([pd.NA] * len(pos), dtype="string")
+            )
             rows.append(_issues(pos, value_col or name, name, values, "warn", warn_checks[name]))
     try:
         schema.validate(df, lazy=True)
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=ISSUE_COLUMNS)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases.copy()
-    frame_level = fc["schema_context"].astype(str).eq("DataFrameSchema") & fc["check"].astype(str).ne("column_in_dataframe")
+    frame_level = fc["schema_context"].astype(str).eq("DataFrameSchema") & fc["check"].astype(str).ne(
+        "column_in_dataframe"
+    )
     # A cross-field check lists every column of a failing row: one issue per row and check.
     fc.loc[frame_level, "column"] = ""
-    for (column, check), grp in fc.groupby([fc["column"].fillna("").astype(str), fc["check"].astype(str)],
-                                           sort=False):
+    for (column, check), grp in fc.groupby(
+        [fc["column"].fillna("").astype(str), fc["check"].astype(str)], sort=False
+    ):
         check_name = check.split("(")[0]
         idx = pd.to_numeric(grp["index"], errors="coerce")
         known = idx.dropna().astype(int).to_numpy()
@@ -304,16 +416,24 @@ def run_model(df: pd.DataFrame, model: type[pa.DataFrameModel], warn_checks: dic
             continue
         known = np.unique(known)
         severity = "warn" if check_name in warn_checks else "reject"
-        msg = warn_checks.get(check_name) or messages.get(check_name) or (
-            f"{_label(column)}: không đạt kiểm tra {check}" if column else f"không đạt kiểm tra {check}")
+        msg = (
+            warn_checks.get(check_name)
+            or messages.get(check_name)
+            or (f"{_label(column)}: không đạt kiểm tra {check}" if column else f"không đạt kiểm tra {check}")
+        )
         value_col = column or check_columns.get(check_name)
-        values = df[value_col].loc[known].astype("string") if value_col in df.columns else pd.Series(
-            [pd.NA] * len(known), dtype="string")
+        values = (
+            df[value_col].loc[known].astype("string")
+            if value_col in df.columns
+            else pd.Series([pd.NA] * len(known), dtype="string")
+        )
         rows.append(_issues(known, value_col or check_name, check_name, values, severity, msg))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=ISSUE_COLUMNS)
 
 
-def split(clean: pd.DataFrame, issues: pd.DataFrame, ctx: Ctx) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def split(
+    clean: pd.DataFrame, issues: pd.DataFrame, ctx: Ctx
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """-> (accepted rows, quarantine (one line per rejected row), notes (warn + note lines))."""
     rows = ctx.rows.reset_index(drop=True)
     issues = issues.copy()
@@ -326,24 +446,37 @@ def split(clean: pd.DataFrame, issues: pd.DataFrame, ctx: Ctx) -> tuple[pd.DataF
         if frame.empty:
             return pd.DataFrame(columns=NOTE_COLUMNS)
         row_no = rows.iloc[frame["_pos"].to_numpy()].to_numpy()
-        return pd.DataFrame({
-            "source": ctx.source if isinstance(ctx.source, str)
-            else ctx.source.reset_index(drop=True).iloc[frame["_pos"].to_numpy()].to_numpy(),
-            "sheet": ctx.sheet, "row": row_no,
-            "column": frame["column"].to_numpy(), "rule": frame["rule"].to_numpy(),
-            "value": frame["value"].to_numpy(),
-            "message": [f"{ctx.row_word} {r}: {m}" for r, m in zip(row_no, frame["message"], strict=True)],
-            "severity": frame["severity"].to_numpy(),
-        })
+        return pd.DataFrame(
+            {
+                "source": ctx.source
+                if isinstance(ctx.source, str)
+                else ctx.source.reset_index(drop=True).iloc[frame["_pos"].to_numpy()].to_numpy(),
+                "sheet": ctx.sheet,
+                "row": row_no,
+                "column": frame["column"].to_numpy(),
+                "rule": frame["rule"].to_numpy(),
+                "value": frame["value"].to_numpy(),
+                "message": [
+                    f"{ctx.row_word} {r}: {m}" for r, m in zip(row_no, frame["message"], strict=True)
+                ],
+                "severity": frame["severity"].to_numpy(),
+            }
+        )
 
     q = lines(reject)
     if not q.empty:  # one line per rejected row, every reason kept
-        q = q.groupby(["source", "row"], sort=True, as_index=False).agg({
-            "sheet": "first", "column": ";".join,
-            "rule": ";".join, "value": lambda v: ";".join("" if pd.isna(x) else str(x) for x in v),
-            "message": lambda m: "; ".join([m.iloc[0], *(x.split(": ", 1)[1] for x in m.iloc[1:])]),
-        })
-    quarantine = q.reindex(columns=QUARANTINE_COLUMNS).astype({"row": "Int64"}) if not q.empty else empty_quarantine()
+        q = q.groupby(["source", "row"], sort=True, as_index=False).agg(
+            {
+                "sheet": "first",
+                "column": ";".join,
+                "rule": ";".join,
+                "value": lambda v: ";".join("" if pd.isna(x) else str(x) for x in v),
+                "message": lambda m: "; ".join([m.iloc[0], *(x.split(": ", 1)[1] for x in m.iloc[1:])]),
+            }
+        )
+    quarantine = (
+        q.reindex(columns=QUARANTINE_COLUMNS).astype({"row": "Int64"}) if not q.empty else empty_quarantine()
+    )
     notes = lines(issues[issues["severity"] != "reject"])
     return accepted, quarantine, notes
 

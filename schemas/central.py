@@ -37,14 +37,26 @@ Int = Series[pd.Int64Dtype]
 Bool = Series[pd.BooleanDtype]
 
 GENDER_LABELS = {"Nam": "Nam", "M": "Nam", "male": "Nam", "Nữ": "Nữ", "F": "Nữ", "female": "Nữ", "nu": "Nữ"}
-STATUS_LABELS = {s: s for s in MEMBER_STATUSES} | dict(ROSTER_STATUSES) | {
-    "Chuyển đi": "transferred_out", "Từ trần": "deceased", "Đã mất": "deceased", "Xóa tên": "removed",
-    "Xoá tên": "removed", "Khai trừ": "expelled", "Ra khỏi Đảng": "left",
-}
+STATUS_LABELS = (
+    {s: s for s in MEMBER_STATUSES}
+    | dict(ROSTER_STATUSES)
+    | {
+        "Chuyển đi": "transferred_out",
+        "Từ trần": "deceased",
+        "Đã mất": "deceased",
+        "Xóa tên": "removed",
+        "Xoá tên": "removed",
+        "Khai trừ": "expelled",
+        "Ra khỏi Đảng": "left",
+    }
+)
 STATUS_LABELS.pop("Sinh hoạt tạm thời")  # a roster-only state, not a central status
 RATING_ANY = {r: r for r in RATINGS} | {v: k for k, v in RATING_LABELS.items()}
 FORM_LABELS = {f: f for f in DISCIPLINE_FORMS} | {
-    "Khiển trách": "khien_trach", "Cảnh cáo": "canh_cao", "Cách chức": "cach_chuc", "Khai trừ": "khai_tru",
+    "Khiển trách": "khien_trach",
+    "Cảnh cáo": "canh_cao",
+    "Cách chức": "cach_chuc",
+    "Khai trừ": "khai_tru",
 }
 KIND_LABELS = {k: k for k in TRANSFER_KINDS} | TRANSFER_KIND_LABELS
 DOC_LABELS = {d: d for d in DOC_TYPES}
@@ -74,7 +86,9 @@ def id_well_formed(df: pd.DataFrame) -> pd.Series:
     pid = df["personal_id"].astype("string")
     twelve = pid.str.fullmatch(r"0\d{11}").fillna(False)
     prov = pd.to_numeric(pid.str.slice(0, 3), errors="coerce")
-    return (pid.isna() | pid.str.fullmatch(r"\d{9}").fillna(False) | (twelve & prov.between(1, 96))).astype(bool)
+    return (pid.isna() | pid.str.fullmatch(r"\d{9}").fillna(False) | (twelve & prov.between(1, 96))).astype(
+        bool
+    )
 
 
 def _le(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -83,14 +97,20 @@ def _le(a: pd.Series, b: pd.Series) -> pd.Series:
 
 def official_after_12_months(df: pd.DataFrame) -> pd.Series:
     expected = df["admission_date"] + pd.DateOffset(months=12)
-    return (df["official_date"].isna() | df["admission_date"].isna() | (df["official_date"] == expected)).astype(bool)
+    return (
+        df["official_date"].isna() | df["admission_date"].isna() | (df["official_date"] == expected)
+    ).astype(bool)
 
 
 def adult_at_admission(df: pd.DataFrame) -> pd.Series:
-    admitted = df["admission_decision_date"].fillna(df["admission_date"]) if "admission_decision_date" in df \
+    admitted = (
+        df["admission_decision_date"].fillna(df["admission_date"])
+        if "admission_decision_date" in df
         else df["admission_date"]
-    return (admitted.isna() | df["birth_date"].isna()
-            | (df["birth_date"] + pd.DateOffset(years=18) <= admitted)).astype(bool)
+    )
+    return (
+        admitted.isna() | df["birth_date"].isna() | (df["birth_date"] + pd.DateOffset(years=18) <= admitted)
+    ).astype(bool)
 
 
 def not_future(columns: list[str]) -> callable:
@@ -171,8 +191,9 @@ class Members(pa.DataFrameModel):
 
     @pa.dataframe_check
     def dates_not_future(cls, df: pd.DataFrame) -> Series[bool]:
-        return not_future(["birth_date", "admission_decision_date", "admission_date", "official_date",
-                           "status_date"])(df)
+        return not_future(
+            ["birth_date", "admission_decision_date", "admission_date", "official_date", "status_date"]
+        )(df)
 
     @pa.dataframe_check
     def probationary_without_card(cls, df: pd.DataFrame) -> Series[bool]:
@@ -226,7 +247,9 @@ class Transfers(pa.DataFrameModel):
 
     @pa.dataframe_check
     def dates_not_future(cls, df: pd.DataFrame) -> Series[bool]:
-        return not_future(["letter_date", "notice_sent_on", "received_on", "dossier_received_on", "returned_on"])(df)
+        return not_future(
+            ["letter_date", "notice_sent_on", "received_on", "dossier_received_on", "returned_on"]
+        )(df)
 
     class Config:
         coerce = True
@@ -265,66 +288,118 @@ class ActivityGaps(pa.DataFrameModel):
 
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {
-    "organizations": Organizations, "members": Members, "ratings": Ratings, "disciplines": Disciplines,
-    "transfers": Transfers, "dossier_documents": DossierDocuments, "badges": Badges, "activity_gaps": ActivityGaps,
+    "organizations": Organizations,
+    "members": Members,
+    "ratings": Ratings,
+    "disciplines": Disciplines,
+    "transfers": Transfers,
+    "dossier_documents": DossierDocuments,
+    "badges": Badges,
+    "activity_gaps": ActivityGaps,
 }
 WARN_CHECKS: dict[str, dict[str, str]] = {
     "members": MEMBER_WARN,
     "disciplines": {"dates_not_future": "Ngày ở tương lai"},
-    "transfers": {"dates_not_future": "Ngày ở tương lai", "letter_le_received": "Ngày tiếp nhận trước ngày giới thiệu",
-                  "fees_paid_through": "Tháng đã đóng đảng phí không đọc được"},
+    "transfers": {
+        "dates_not_future": "Ngày ở tương lai",
+        "letter_le_received": "Ngày tiếp nhận trước ngày giới thiệu",
+        "fees_paid_through": "Tháng đã đóng đảng phí không đọc được",
+    },
     "activity_gaps": {"from_le_to": "Từ ngày sau đến ngày"},
 }
 
 # The column whose (masked) value a cross-field warning shows.
 CHECK_COLUMNS = {
-    "id_well_formed": "personal_id", "id_matches_birth": "personal_id",
-    "decision_le_ceremony": "admission_decision_date", "ceremony_le_official": "official_date",
-    "official_after_12_months": "official_date", "adult_at_admission": "birth_date",
-    "probationary_without_card": "card_no", "letter_le_received": "received_on", "from_le_to": "to_date",
+    "id_well_formed": "personal_id",
+    "id_matches_birth": "personal_id",
+    "decision_le_ceremony": "admission_decision_date",
+    "ceremony_le_official": "official_date",
+    "official_after_12_months": "official_date",
+    "adult_at_admission": "birth_date",
+    "probationary_without_card": "card_no",
+    "letter_le_received": "received_on",
+    "from_le_to": "to_date",
 }
 _code = Col("code", required=True)
 SPECS: dict[str, dict[str, Col]] = {
     "organizations": {
-        "org_code": Col("org_code", required=True), "name": Col("text"),
+        "org_code": Col("org_code", required=True),
+        "name": Col("text"),
         "kind": Col("enum", required=True, labels={k: k for k in ORG_KINDS}),
-        "parent_code": Col("org_code"), "active": Col("bool", empty_bool=None),
+        "parent_code": Col("org_code"),
+        "active": Col("bool", empty_bool=None),
     },
     "members": {
-        "member_code": _code, "full_name": Col("name"), "gender": Col("enum", labels=GENDER_LABELS, shown="Nam, Nữ"),
-        "birth_date": Col("date"), "personal_id": Col("id"), "dossier_no": Col("code"), "card_no": Col("code"),
-        "admission_decision_date": Col("date"), "admission_date": Col("date"), "official_date": Col("date"),
+        "member_code": _code,
+        "full_name": Col("name"),
+        "gender": Col("enum", labels=GENDER_LABELS, shown="Nam, Nữ"),
+        "birth_date": Col("date"),
+        "personal_id": Col("id"),
+        "dossier_no": Col("code"),
+        "card_no": Col("code"),
+        "admission_decision_date": Col("date"),
+        "admission_date": Col("date"),
+        "official_date": Col("date"),
         "cell_code": Col("org_code", required=True),
         "status": Col("enum", required=True, labels=STATUS_LABELS),
-        "status_date": Col("date"), "updated_at": Col("date"),
+        "status_date": Col("date"),
+        "updated_at": Col("date"),
     },
-    "ratings": {"member_code": _code, "year": Col("int", required=True),
-                "rating": Col("enum", required=True, labels=RATING_ANY)},
-    "disciplines": {"member_code": _code, "decided_on": Col("date", required=True),
-                    "form": Col("enum", required=True, labels=FORM_LABELS), "decided_by": Col("text")},
+    "ratings": {
+        "member_code": _code,
+        "year": Col("int", required=True),
+        "rating": Col("enum", required=True, labels=RATING_ANY),
+    },
+    "disciplines": {
+        "member_code": _code,
+        "decided_on": Col("date", required=True),
+        "form": Col("enum", required=True, labels=FORM_LABELS),
+        "decided_by": Col("text"),
+    },
     "transfers": {
-        "transfer_id": _code, "member_code": _code, "kind": Col("enum", required=True, labels=KIND_LABELS),
-        "from_cell": Col("org_code"), "to_org": Col("org_code"), "letter_date": Col("date"),
-        "notice_sent_on": Col("date"), "received_on": Col("date"), "dossier_received_on": Col("date"),
-        "temporary_until": Col("date"), "returned_on": Col("date"), "fees_paid_through": Col("month"),
+        "transfer_id": _code,
+        "member_code": _code,
+        "kind": Col("enum", required=True, labels=KIND_LABELS),
+        "from_cell": Col("org_code"),
+        "to_org": Col("org_code"),
+        "letter_date": Col("date"),
+        "notice_sent_on": Col("date"),
+        "received_on": Col("date"),
+        "dossier_received_on": Col("date"),
+        "temporary_until": Col("date"),
+        "returned_on": Col("date"),
+        "fees_paid_through": Col("month"),
     },
-    "dossier_documents": {"member_code": _code, "doc_type": Col("enum", required=True, labels=DOC_LABELS),
-                          "year": Col("int"), "received_on": Col("date")},
+    "dossier_documents": {
+        "member_code": _code,
+        "doc_type": Col("enum", required=True, labels=DOC_LABELS),
+        "year": Col("int"),
+        "received_on": Col("date"),
+    },
     "badges": {"member_code": _code, "years": Col("int", required=True), "awarded_on": Col("date")},
     "activity_gaps": {"member_code": _code, "from_date": Col("date", required=True), "to_date": Col("date")},
 }
 
 
-def validate_table(table: str, raw: pd.DataFrame, source: str = "central",
-                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def validate_table(
+    table: str,
+    raw: pd.DataFrame,
+    source: str = "central",
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One central table -> (accepted rows, quarantine, notes). Row numbers are 1-based record
     positions in the export."""
     raw = raw.reset_index(drop=True)
     # The mapping file may leave a column in another case/spacing: match it like a header.
     wanted = {re.sub(r"[^a-z0-9]", "", c.lower()): c for c in CENTRAL_TABLES[table]}
-    raw = raw.rename(columns={c: wanted.get(re.sub(r"[^a-z0-9]", "", str(c).lower()), c) for c in raw.columns})
-    ctx = Ctx(source=f"{source}.{table}", sheet=table, rows=pd.Series(np.arange(1, len(raw) + 1)),
-              row_word="Bản ghi")
+    raw = raw.rename(
+        columns={c: wanted.get(re.sub(r"[^a-z0-9]", "", str(c).lower()), c) for c in raw.columns}
+    )
+    ctx = Ctx(
+        source=f"{source}.{table}",
+        sheet=table,
+        rows=pd.Series(np.arange(1, len(raw) + 1)),
+        row_word="Bản ghi",
+    )
     clean, issues = normalize_columns(raw, SPECS[table], ctx)
     clean = clean[CENTRAL_TABLES[table]]
     rejected = set(issues.loc[issues["severity"] == "reject", "_pos"].astype(int))
@@ -334,14 +409,20 @@ def validate_table(table: str, raw: pd.DataFrame, source: str = "central",
     dup_pos = set(dup["_pos"].astype(int)) if len(dup) else set()
     checked = alive.drop(index=list(dup_pos)) if dup_pos else alive
     model_issues = run_model(checked, MODELS[table], WARN_CHECKS.get(table, {}), CHECK_COLUMNS)
-    all_issues = pd.concat([x for x in (issues, dup, model_issues) if len(x)], ignore_index=True) \
-        if len(issues) + len(dup) + len(model_issues) else issues
+    all_issues = (
+        pd.concat([x for x in (issues, dup, model_issues) if len(x)], ignore_index=True)
+        if len(issues) + len(dup) + len(model_issues)
+        else issues
+    )
     accepted, quarantine, notes = split(clean, all_issues, ctx)
     return accepted.reset_index(drop=True), quarantine, notes
 
 
-def validate_central(raw: dict[str, pd.DataFrame], source: str = "central", notes_out: list | None = None,
-                     ) -> tuple[CentralData, pd.DataFrame, dict]:
+def validate_central(
+    raw: dict[str, pd.DataFrame],
+    source: str = "central",
+    notes_out: list | None = None,
+) -> tuple[CentralData, pd.DataFrame, dict]:
     """Normalise and validate every central table.
 
     Returns (accepted data, quarantine rows, counts) where counts[table] = {read, accepted,
@@ -361,9 +442,13 @@ def validate_central(raw: dict[str, pd.DataFrame], source: str = "central", note
         quarantines.append(quarantine)
         sev = notes["severity"] if len(notes) else pd.Series(dtype="string")
         counts[table] = {
-            "read": len(frame), "accepted": len(accepted), "quarantined": len(quarantine),
+            "read": len(frame),
+            "accepted": len(accepted),
+            "quarantined": len(quarantine),
             "warnings": {str(k): int(v) for k, v in notes.loc[sev == "warn", "rule"].value_counts().items()},
-            "normalized": {str(k): int(v) for k, v in notes.loc[sev == "note", "rule"].value_counts().items()},
+            "normalized": {
+                str(k): int(v) for k, v in notes.loc[sev == "note", "rule"].value_counts().items()
+            },
         }
         assert counts[table]["read"] == counts[table]["accepted"] + counts[table]["quarantined"], table
         if notes_out is not None and len(notes):

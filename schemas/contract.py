@@ -12,15 +12,36 @@ from __future__ import annotations
 CENTRAL_TABLES: dict[str, list[str]] = {
     "organizations": ["org_code", "name", "kind", "parent_code", "active"],
     "members": [
-        "member_code", "full_name", "gender", "birth_date", "personal_id", "dossier_no", "card_no",
-        "admission_decision_date", "admission_date", "official_date", "cell_code", "status",
-        "status_date", "updated_at",
+        "member_code",
+        "full_name",
+        "gender",
+        "birth_date",
+        "personal_id",
+        "dossier_no",
+        "card_no",
+        "admission_decision_date",
+        "admission_date",
+        "official_date",
+        "cell_code",
+        "status",
+        "status_date",
+        "updated_at",
     ],
     "ratings": ["member_code", "year", "rating"],
     "disciplines": ["member_code", "decided_on", "form", "decided_by"],
     "transfers": [
-        "transfer_id", "member_code", "kind", "from_cell", "to_org", "letter_date", "notice_sent_on",
-        "received_on", "dossier_received_on", "temporary_until", "returned_on", "fees_paid_through",
+        "transfer_id",
+        "member_code",
+        "kind",
+        "from_cell",
+        "to_org",
+        "letter_date",
+        "notice_sent_on",
+        "received_on",
+        "dossier_received_on",
+        "temporary_until",
+        "returned_on",
+        "fees_paid_through",
     ],
     "dossier_documents": ["member_code", "doc_type", "year", "received_on"],
     "badges": ["member_code", "years", "awarded_on"],
@@ -37,18 +58,30 @@ CENTRAL_KEYS: dict[str, list[str]] = {
     "activity_gaps": ["member_code", "from_date"],
 }
 CENTRAL_DATE_COLUMNS: dict[str, list[str]] = {
-    "members": ["birth_date", "admission_decision_date", "admission_date", "official_date", "status_date",
-                "updated_at"],
+    "members": [
+        "birth_date",
+        "admission_decision_date",
+        "admission_date",
+        "official_date",
+        "status_date",
+        "updated_at",
+    ],
     "disciplines": ["decided_on"],
-    "transfers": ["letter_date", "notice_sent_on", "received_on", "dossier_received_on", "temporary_until",
-                  "returned_on"],
+    "transfers": [
+        "letter_date",
+        "notice_sent_on",
+        "received_on",
+        "dossier_received_on",
+        "temporary_until",
+        "returned_on",
+    ],
     "dossier_documents": ["received_on"],
     "badges": ["awarded_on"],
     "activity_gaps": ["from_date", "to_date"],
 }
 
 ORG_KINDS = ["province", "upper", "grassroots_committee", "grassroots_cell", "cell"]
-CELL_KINDS = ["cell", "grassroots_cell"]            # organisations that hold members
+CELL_KINDS = ["cell", "grassroots_cell"]  # organisations that hold members
 GRASSROOTS_KINDS = ["grassroots_committee", "grassroots_cell"]  # "committee_code" of a finding
 GENDERS = ["Nam", "Nữ"]
 MEMBER_STATUSES = ["active", "exempt", "transferred_out", "deceased", "removed", "expelled", "left"]
@@ -73,7 +106,7 @@ BADGE_MILESTONES = [30, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90]
 INFO_SHEET = "ThongTin"
 INFO_LABELS: dict[str, str] = {
     "Mã chi bộ": "cell_code",
-    "Kỳ báo cáo": "period",          # MM/YYYY in the workbook, YYYY-MM inside
+    "Kỳ báo cáo": "period",  # MM/YYYY in the workbook, YYYY-MM inside
     "Ngày lập": "created_on",
     "Bí thư chi bộ": "secretary",
 }
@@ -90,7 +123,7 @@ SHEETS: dict[str, dict[str, str]] = {
     },
     "SinhHoat": {
         "Mã đảng viên": "member_code",
-        "Tháng": "month",              # MM/YYYY in the workbook, YYYY-MM inside
+        "Tháng": "month",  # MM/YYYY in the workbook, YYYY-MM inside
         "Dự sinh hoạt": "attended",
         "Có lý do": "excused",
         "Đã đóng đảng phí": "fees_paid",
@@ -148,23 +181,63 @@ LINEAGE_COLUMNS = ["_source", "_sheet", "_row"]  # file name, sheet, Excel row n
 
 # --- 3. Outputs --------------------------------------------------------------------------------
 FINDING_COLUMNS = [
-    "finding_id", "as_of", "list_code", "severity", "org_code", "committee_code", "member_code", "field",
-    "central_value", "cell_value", "due_date", "detail", "rule", "status", "first_seen",
+    "finding_id",
+    "as_of",
+    "list_code",
+    "severity",
+    "org_code",
+    "committee_code",
+    "member_code",
+    "field",
+    "central_value",
+    "cell_value",
+    "due_date",
+    "detail",
+    "rule",
+    "status",
+    "first_seen",
 ]
 # Columns a rule returns; the rest are filled in by rules.findings.finalize().
 RULE_OUTPUT_COLUMNS = [
-    "list_code", "org_code", "member_code", "field", "central_value", "cell_value", "due_date", "detail",
+    "list_code",
+    "org_code",
+    "member_code",
+    "field",
+    "central_value",
+    "cell_value",
+    "due_date",
+    "detail",
     "ref",
 ]
 QUARANTINE_COLUMNS = ["source", "sheet", "row", "column", "rule", "value", "message"]
 
 LIST_CODES = [
-    "ROSTER_MISSING_IN_CELL", "ROSTER_NOT_IN_CENTRAL", "ROSTER_WRONG_CELL", "ROSTER_INACTIVE_LISTED",
-    "ROSTER_FIELD_MISMATCH", "DUPLICATE_PERSON", "SUBMISSION_MISSING", "INVALID_PERSONAL_ID",
-    "TRANSFER_OVERDUE", "TRANSFER_NOT_NOTIFIED", "TRANSFER_DOSSIER_MISSING", "TRANSFER_UNMATCHED_IN",
-    "TRANSFER_STILL_ON_SENDER", "TEMP_TRANSFER_EXPIRED", "TRANSFER_FEES_GAP", "DOSSIER_MISSING_DOC",
-    "PROBATION_OVERDUE", "SCREEN_NOT_COMPLETED", "SCREEN_TRANSFER_RULES", "SCREEN_DISCIPLINE",
-    "SCREEN_LOW_STANDING", "REMOVAL_ABSENCE_OR_FEES", "REMOVAL_TWO_YEARS_KHT", "BADGE_DUE", "BADGE_WITHHELD",
-    "ADMISSION_ELIGIBLE", "ADMISSION_NOT_ELIGIBLE",
+    "ROSTER_MISSING_IN_CELL",
+    "ROSTER_NOT_IN_CENTRAL",
+    "ROSTER_WRONG_CELL",
+    "ROSTER_INACTIVE_LISTED",
+    "ROSTER_FIELD_MISMATCH",
+    "DUPLICATE_PERSON",
+    "SUBMISSION_MISSING",
+    "INVALID_PERSONAL_ID",
+    "TRANSFER_OVERDUE",
+    "TRANSFER_NOT_NOTIFIED",
+    "TRANSFER_DOSSIER_MISSING",
+    "TRANSFER_UNMATCHED_IN",
+    "TRANSFER_STILL_ON_SENDER",
+    "TEMP_TRANSFER_EXPIRED",
+    "TRANSFER_FEES_GAP",
+    "DOSSIER_MISSING_DOC",
+    "PROBATION_OVERDUE",
+    "SCREEN_NOT_COMPLETED",
+    "SCREEN_TRANSFER_RULES",
+    "SCREEN_DISCIPLINE",
+    "SCREEN_LOW_STANDING",
+    "REMOVAL_ABSENCE_OR_FEES",
+    "REMOVAL_TWO_YEARS_KHT",
+    "BADGE_DUE",
+    "BADGE_WITHHELD",
+    "ADMISSION_ELIGIBLE",
+    "ADMISSION_NOT_ELIGIBLE",
 ]
 ROSTER_FIELDS = ["full_name", "birth_date", "gender", "personal_id", "admission_date", "official_date"]

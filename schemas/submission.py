@@ -39,7 +39,9 @@ Int = Series[pd.Int64Dtype]
 Bool = Series[pd.BooleanDtype]
 
 GENDER_LABELS = {"Nam": "Nam", "Nữ": "Nữ", "nu": "Nữ", "M": "Nam", "F": "Nữ"}
-CANDIDATE_RATING_LABELS = RATING_ANY | {r: r for r in STUDENT_RATINGS} | {"Xuat sac": "Xuất sắc", "Gioi": "Giỏi"}
+CANDIDATE_RATING_LABELS = (
+    RATING_ANY | {r: r for r in STUDENT_RATINGS} | {"Xuat sac": "Xuất sắc", "Gioi": "Giỏi"}
+)
 MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
@@ -193,53 +195,99 @@ class Screening(pa.DataFrameModel):
 
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {
-    "DanhSach": Roster, "SinhHoat": Activity, "XepLoai": Ratings, "ChuyenDi": TransfersOut,
-    "ChuyenDen": TransfersIn, "CamTinh": Candidates, "DanhGia": Screening,
+    "DanhSach": Roster,
+    "SinhHoat": Activity,
+    "XepLoai": Ratings,
+    "ChuyenDi": TransfersOut,
+    "ChuyenDen": TransfersIn,
+    "CamTinh": Candidates,
+    "DanhGia": Screening,
 }
 _code = Col("code", required=True)
-_kind = Col("enum", required=True, labels=TRANSFER_KIND_LABELS | {"official": "official", "temporary": "temporary"},
-            shown="Chính thức, Tạm thời")
+_kind = Col(
+    "enum",
+    required=True,
+    labels=TRANSFER_KIND_LABELS | {"official": "official", "temporary": "temporary"},
+    shown="Chính thức, Tạm thời",
+)
 SPECS: dict[str, dict[str, Col]] = {
     "DanhSach": {
-        "member_code": _code, "full_name": Col("name"), "birth_date": Col("date"),
-        "gender": Col("enum", labels=GENDER_LABELS, shown="Nam, Nữ"), "personal_id": Col("id"),
-        "admission_date": Col("date"), "official_date": Col("date"),
-        "roster_status": Col("enum", required=True, labels=ROSTER_STATUSES, default="active",
-                             shown=", ".join(ROSTER_STATUSES)),
+        "member_code": _code,
+        "full_name": Col("name"),
+        "birth_date": Col("date"),
+        "gender": Col("enum", labels=GENDER_LABELS, shown="Nam, Nữ"),
+        "personal_id": Col("id"),
+        "admission_date": Col("date"),
+        "official_date": Col("date"),
+        "roster_status": Col(
+            "enum", required=True, labels=ROSTER_STATUSES, default="active", shown=", ".join(ROSTER_STATUSES)
+        ),
     },
     "SinhHoat": {
-        "member_code": _code, "month": Col("month", required=True), "attended": Col("bool", required=True),
-        "excused": Col("bool", required=True), "fees_paid": Col("bool", required=True),
+        "member_code": _code,
+        "month": Col("month", required=True),
+        "attended": Col("bool", required=True),
+        "excused": Col("bool", required=True),
+        "fees_paid": Col("bool", required=True),
     },
-    "XepLoai": {"member_code": _code, "year": Col("int", required=True),
-                "rating": Col("enum", required=True, labels=RATING_ANY, shown="HTXSNV, HTTNV, HTNV, KHTNV")},
-    "ChuyenDi": {"member_code": _code, "kind": _kind, "to_org": Col("text"), "letter_date": Col("date"),
-                 "notice_sent_on": Col("date"), "fees_paid_through": Col("month")},
-    "ChuyenDen": {"member_code": _code, "kind": _kind, "from_org": Col("text"), "letter_date": Col("date"),
-                  "received_on": Col("date"), "dossier_received_on": Col("date")},
+    "XepLoai": {
+        "member_code": _code,
+        "year": Col("int", required=True),
+        "rating": Col("enum", required=True, labels=RATING_ANY, shown="HTXSNV, HTTNV, HTNV, KHTNV"),
+    },
+    "ChuyenDi": {
+        "member_code": _code,
+        "kind": _kind,
+        "to_org": Col("text"),
+        "letter_date": Col("date"),
+        "notice_sent_on": Col("date"),
+        "fees_paid_through": Col("month"),
+    },
+    "ChuyenDen": {
+        "member_code": _code,
+        "kind": _kind,
+        "from_org": Col("text"),
+        "letter_date": Col("date"),
+        "received_on": Col("date"),
+        "dossier_received_on": Col("date"),
+    },
     "CamTinh": {
-        "personal_id": Col("id", required=True), "full_name": Col("name"), "birth_date": Col("date"),
-        "candidate_kind": Col("enum", required=True, labels=CANDIDATE_KINDS, shown=", ".join(CANDIDATE_KINDS)),
+        "personal_id": Col("id", required=True),
+        "full_name": Col("name"),
+        "birth_date": Col("date"),
+        "candidate_kind": Col(
+            "enum", required=True, labels=CANDIDATE_KINDS, shown=", ".join(CANDIDATE_KINDS)
+        ),
         "rating_y1": Col("enum", labels=CANDIDATE_RATING_LABELS),
         "rating_y2": Col("enum", labels=CANDIDATE_RATING_LABELS),
         "rating_y3": Col("enum", labels=CANDIDATE_RATING_LABELS),
-        "emulation_fighter": Col("bool"), "provincial_merit": Col("bool"),
-        "course_certificate_on": Col("date"), "background_verified": Col("bool"),
+        "emulation_fighter": Col("bool"),
+        "provincial_merit": Col("bool"),
+        "course_certificate_on": Col("date"),
+        "background_verified": Col("bool"),
         "political_conclusion_on": Col("date"),
     },
     "DanhGia": {"member_code": _code, "category": Col("int", required=True), "note": Col("text")},
 }
 # Repeating one of these keys in a sheet quarantines the later row.
 KEYS: dict[str, list[str]] = {
-    "DanhSach": ["member_code"], "SinhHoat": ["member_code", "month"], "XepLoai": ["member_code", "year"],
-    "ChuyenDi": ["member_code", "kind", "letter_date"], "ChuyenDen": ["member_code", "kind", "letter_date"],
-    "CamTinh": ["personal_id"], "DanhGia": ["member_code", "category"],
+    "DanhSach": ["member_code"],
+    "SinhHoat": ["member_code", "month"],
+    "XepLoai": ["member_code", "year"],
+    "ChuyenDi": ["member_code", "kind", "letter_date"],
+    "ChuyenDen": ["member_code", "kind", "letter_date"],
+    "CamTinh": ["personal_id"],
+    "DanhGia": ["member_code", "category"],
 }
 # Columns without which a sheet cannot be read at all (a missing header rejects the sheet).
 KEY_COLUMNS: dict[str, list[str]] = {
-    "DanhSach": ["member_code"], "SinhHoat": ["member_code", "month"], "XepLoai": ["member_code", "year", "rating"],
-    "ChuyenDi": ["member_code", "kind"], "ChuyenDen": ["member_code", "kind"],
-    "CamTinh": ["personal_id", "candidate_kind"], "DanhGia": ["member_code", "category"],
+    "DanhSach": ["member_code"],
+    "SinhHoat": ["member_code", "month"],
+    "XepLoai": ["member_code", "year", "rating"],
+    "ChuyenDi": ["member_code", "kind"],
+    "ChuyenDen": ["member_code", "kind"],
+    "CamTinh": ["personal_id", "candidate_kind"],
+    "DanhGia": ["member_code", "category"],
 }
 WARN = {
     "id_well_formed": "Số CCCD sai cấu trúc (12 chữ số, bắt đầu bằng mã tỉnh 001–096) — kiểm tra lại số CCCD",
@@ -252,13 +300,18 @@ WARN = {
     "letter_le_received": "Ngày tiếp nhận trước ngày giới thiệu — kiểm tra lại",
 }
 CHECK_COLUMNS = {
-    "id_well_formed": "personal_id", "id_matches_birth": "personal_id", "ceremony_le_official": "official_date",
-    "official_after_12_months": "official_date", "adult_at_admission": "birth_date", "month_not_future": "month",
+    "id_well_formed": "personal_id",
+    "id_matches_birth": "personal_id",
+    "ceremony_le_official": "official_date",
+    "official_after_12_months": "official_date",
+    "adult_at_admission": "birth_date",
+    "month_not_future": "month",
     "letter_le_received": "received_on",
 }
 MESSAGES = {
     "isin": "giá trị không thuộc danh sách — chọn trong danh sách thả xuống",
-    "greater_than_or_equal_to": "giá trị ngoài khoảng cho phép", "less_than_or_equal_to": "giá trị ngoài khoảng cho phép",
+    "greater_than_or_equal_to": "giá trị ngoài khoảng cho phép",
+    "less_than_or_equal_to": "giá trị ngoài khoảng cho phép",
 }
 
 
@@ -266,8 +319,12 @@ def internal_columns(sheet: str) -> list[str]:
     return list(SHEETS[sheet].values())
 
 
-def validate_sheet(sheet: str, raw: pd.DataFrame, ctx: Ctx, group: pd.Series | None = None,
-                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def validate_sheet(
+    sheet: str,
+    raw: pd.DataFrame,
+    ctx: Ctx,
+    group: pd.Series | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Rows of one sheet (internal column names, any dtypes; positions 0..n-1 aligned with
     ``ctx.rows``) -> (accepted rows, quarantine (one line per rejected row), notes).
 

@@ -4,7 +4,6 @@ of a 10,000-member demo data set, through the whole nightly flow (at least 5 pla
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,7 +22,9 @@ def run_10k(prefect_harness, tmp_path_factory) -> tuple[pd.DataFrame, pd.DataFra
     generate(members=10_000, out=demo, seed=11)
     out = tmp_path_factory.mktemp("out-10k")
     nightly_reconciliation(
-        central=f"sqlite:///{demo / 'central.sqlite'}", submissions=str(demo / "submissions"), out=str(out),
+        central=f"sqlite:///{demo / 'central.sqlite'}",
+        submissions=str(demo / "submissions"),
+        out=str(out),
         as_of=json.loads((demo / "demo.json").read_text())["as_of"],
     )
     found = pd.read_csv(out / "findings.csv", dtype=str, encoding="utf-8-sig").fillna("")
@@ -41,4 +42,7 @@ def test_list_is_exact(run_10k: tuple[pd.DataFrame, pd.DataFrame], code: str) ->
     true_pos = got & want
     precision = len(true_pos) / len(got) if got else 0.0
     recall = len(true_pos) / len(want)
-    assert (precision, recall) == (1.0, 1.0), {"extra": sorted(got - want)[:5], "missed": sorted(want - got)[:5]}
+    assert (precision, recall) == (1.0, 1.0), {
+        "extra": sorted(got - want)[:5],
+        "missed": sorted(want - got)[:5],
+    }

@@ -35,7 +35,6 @@ def prefect_server(tmp_path_factory):
         "DVSYNC_PROJECT_DIR": str(ROOT),
     }
     env.pop("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", None)
-    log = open(home / "server.log", "w")
     log = (home / "server.log").open("w")
     proc = subprocess.Popen(
         [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],

@@ -67,9 +67,14 @@ def _drop_leftover_schemas():
 
     engine = sa.create_engine(PG_URL)
     with engine.begin() as conn:
-        names = conn.execute(sa.text(
-            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :p"
-        ), {"p": f"dvsync\\_%\\_{SESSION}\\_%"}).scalars().all()
+        names = (
+            conn.execute(
+                sa.text("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :p"),
+                {"p": f"dvsync\\_%\\_{SESSION}\\_%"},
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     for name in names:
         drop_schema(name)

@@ -37,11 +37,26 @@ def _columns(name: str) -> list[str]:
 def _typed(rows: list[dict], name: str) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=_columns(name))
     for col in df.columns:
-        if col in {"birth_date", "admission_date", "official_date", "letter_date", "notice_sent_on",
-                   "received_on", "dossier_received_on", "course_certificate_on", "political_conclusion_on"}:
+        if col in {
+            "birth_date",
+            "admission_date",
+            "official_date",
+            "letter_date",
+            "notice_sent_on",
+            "received_on",
+            "dossier_received_on",
+            "course_certificate_on",
+            "political_conclusion_on",
+        }:
             df[col] = pd.to_datetime(df[col]).astype("datetime64[ns]")
-        elif col in {"attended", "excused", "fees_paid", "emulation_fighter", "provincial_merit",
-                     "background_verified"}:
+        elif col in {
+            "attended",
+            "excused",
+            "fees_paid",
+            "emulation_fighter",
+            "provincial_merit",
+            "background_verified",
+        }:
             df[col] = df[col].astype("boolean")
         elif col in {"year", "category"}:
             df[col] = df[col].astype("Int64")
@@ -52,11 +67,22 @@ def _typed(rows: list[dict], name: str) -> pd.DataFrame:
     return df
 
 
-def workbook(cell: str, period: str, created_on: str | None = None, *, members: list[str] | None = None,
-             activity: list[tuple] | None = None, transfers_out: list[dict] | None = None,
-             transfers_in: list[dict] | None = None, screening: list[tuple] | None = None,
-             candidates: list[dict] | None = None, quarantine: list[dict] | None = None,
-             names: dict[str, str] | None = None, version: str = "", error: str | None = None) -> WorkbookResult:
+def workbook(
+    cell: str,
+    period: str,
+    created_on: str | None = None,
+    *,
+    members: list[str] | None = None,
+    activity: list[tuple] | None = None,
+    transfers_out: list[dict] | None = None,
+    transfers_in: list[dict] | None = None,
+    screening: list[tuple] | None = None,
+    candidates: list[dict] | None = None,
+    quarantine: list[dict] | None = None,
+    names: dict[str, str] | None = None,
+    version: str = "",
+    error: str | None = None,
+) -> WorkbookResult:
     """A WorkbookResult as connectors.workbooks.parse_workbook would return it.
 
     ``activity``: (member_code, month, attended, excused, fees_paid) tuples.
@@ -67,26 +93,42 @@ def workbook(cell: str, period: str, created_on: str | None = None, *, members: 
     names = names or {}
 
     def lineage(sheet: str, rows: list[dict]) -> list[dict]:
-        return [{"cell_code": cell, "period": period, "_source": source, "_sheet": sheet, "_row": i + 2, **r}
-                for i, r in enumerate(rows)]
+        return [
+            {"cell_code": cell, "period": period, "_source": source, "_sheet": sheet, "_row": i + 2, **r}
+            for i, r in enumerate(rows)
+        ]
 
     tables = {
-        "roster": lineage("DanhSach", [
-            {"member_code": m, "full_name": names.get(m, f"Nguyễn Văn {m}"), "birth_date": "1980-01-02",
-             "gender": "Nam", "personal_id": "001080000001", "admission_date": "2005-05-19",
-             "official_date": "2006-05-19" if i % 2 == 0 else None, "roster_status": "active"}
-            for i, m in enumerate(members)
-        ]),
-        "activity": lineage("SinhHoat", [
-            {"member_code": m, "month": mo, "attended": a, "excused": e, "fees_paid": f}
-            for m, mo, a, e, f in (activity or [])
-        ]),
+        "roster": lineage(
+            "DanhSach",
+            [
+                {
+                    "member_code": m,
+                    "full_name": names.get(m, f"Nguyễn Văn {m}"),
+                    "birth_date": "1980-01-02",
+                    "gender": "Nam",
+                    "personal_id": "001080000001",
+                    "admission_date": "2005-05-19",
+                    "official_date": "2006-05-19" if i % 2 == 0 else None,
+                    "roster_status": "active",
+                }
+                for i, m in enumerate(members)
+            ],
+        ),
+        "activity": lineage(
+            "SinhHoat",
+            [
+                {"member_code": m, "month": mo, "attended": a, "excused": e, "fees_paid": f}
+                for m, mo, a, e, f in (activity or [])
+            ],
+        ),
         "ratings": lineage("XepLoai", []),
         "transfers_out": lineage("ChuyenDi", transfers_out or []),
         "transfers_in": lineage("ChuyenDen", transfers_in or []),
         "candidates": lineage("CamTinh", candidates or []),
-        "screening": lineage("DanhGia", [{"member_code": m, "category": c, "note": n}
-                                         for m, c, n in (screening or [])]),
+        "screening": lineage(
+            "DanhGia", [{"member_code": m, "category": c, "note": n} for m, c, n in (screening or [])]
+        ),
     }
     frames = {name: _typed(rows, name) for name, rows in tables.items()}
     if error:
@@ -94,9 +136,12 @@ def workbook(cell: str, period: str, created_on: str | None = None, *, members: 
     q = pd.DataFrame(quarantine or [], columns=QUARANTINE_COLUMNS)
     q = q.astype({c: "string" for c in QUARANTINE_COLUMNS if c != "row"}).astype({"row": "Int64"})
     meta = {
-        "cell_code": None if error else cell, "period": None if error else period,
-        "created_on": pd.Timestamp(created_on) if created_on else None, "secretary": "Trần Thị B",
-        "_source": source, "checksum": checksum,
+        "cell_code": None if error else cell,
+        "period": None if error else period,
+        "created_on": pd.Timestamp(created_on) if created_on else None,
+        "secretary": "Trần Thị B",
+        "_source": source,
+        "checksum": checksum,
         "rows_read": {s: len(frames.get(t, [])) for s, t in SHEET_TABLES.items()},
         "rows_accepted": {s: len(frames.get(t, [])) for s, t in SHEET_TABLES.items()},
         "rows_quarantined": {},
@@ -111,8 +156,17 @@ def findings_frame(rows: list[dict], as_of: str) -> pd.DataFrame:
     out = []
     for r in rows:
         base = {c: pd.NA for c in [*FINDING_COLUMNS, "ref"]}
-        base.update(list_code="ROSTER_NOT_IN_CENTRAL", severity="error", org_code="C1", committee_code="G1",
-                    detail="Chi tiết", rule="HD 12", status="new", as_of=as_of, first_seen=as_of)
+        base.update(
+            list_code="ROSTER_NOT_IN_CENTRAL",
+            severity="error",
+            org_code="C1",
+            committee_code="G1",
+            detail="Chi tiết",
+            rule="HD 12",
+            status="new",
+            as_of=as_of,
+            first_seen=as_of,
+        )
         base.update(r)
         key = "|".join(str(base[c]) for c in ("list_code", "org_code", "member_code", "field", "ref"))
         base["finding_id"] = _h.sha1(key.encode()).hexdigest()[:16]
@@ -144,9 +198,16 @@ def sync_folder(store: ResultsStore, folder) -> tuple[int, dict]:
     return len(todo), store.load_workbooks(results)
 
 
-def derive_workbook(src, dst, *, period: str | None = None, created_on: str | None = None,
-                    drop_members: tuple[str, ...] = (), activity: list[tuple] | None = None,
-                    keep_optional: bool = True) -> None:
+def derive_workbook(
+    src,
+    dst,
+    *,
+    period: str | None = None,
+    created_on: str | None = None,
+    drop_members: tuple[str, ...] = (),
+    activity: list[tuple] | None = None,
+    keep_optional: bool = True,
+) -> None:
     """Write a changed copy of a cell workbook (a correction, or another month's workbook).
 
     ``period`` YYYY-MM; ``created_on`` YYYY-MM-DD (Ngày lập); ``activity``: rows

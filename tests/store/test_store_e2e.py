@@ -46,15 +46,20 @@ def _choose(demo: Path) -> dict:
         busy |= set(near["member_code"].dropna())
     ordinary = members[(members["status"] == "active") & ~members["member_code"].isin(busy)]
     periods = {c: set(g) for c, g in subs.workbooks.groupby("cell_code")["period"]}
-    files = {e["cell_code"]: e["file"] for e in report if e.get("period") == PERIOD and e["status"] == "accepted"}
+    files = {
+        e["cell_code"]: e["file"] for e in report if e.get("period") == PERIOD and e["status"] == "accepted"
+    }
     only_october = sorted(c for c, p in periods.items() if p == {PERIOD} and c in files)
     roster = subs.roster[(subs.roster["period"] == PERIOD) & (subs.roster["roster_status"] == "active")]
     act = subs.activity[(subs.activity["month"] == PERIOD) & subs.activity["attended"].fillna(False)]
     picks: list[tuple[str, str]] = []
     for cell in only_october:
         own = ordinary[ordinary["cell_code"] == cell]["member_code"]
-        ok = roster[(roster["cell_code"] == cell) & roster["member_code"].isin(own)
-                    & roster["member_code"].isin(act["member_code"])]["member_code"]
+        ok = roster[
+            (roster["cell_code"] == cell)
+            & roster["member_code"].isin(own)
+            & roster["member_code"].isin(act["member_code"])
+        ]["member_code"]
         if len(ok):
             picks.append((cell, sorted(ok)[0]))
         if len(picks) == 2:
@@ -78,17 +83,30 @@ def _scenario(demo: Path, pick: dict, work: Path, results: str) -> dict:
 
     def night(label: str) -> None:
         summary = nightly_reconciliation(
-            central=f"sqlite:///{demo / 'central.sqlite'}", submissions=str(folder), out=str(out),
-            as_of=label[:10], period=PERIOD, results=results,
+            central=f"sqlite:///{demo / 'central.sqlite'}",
+            submissions=str(folder),
+            out=str(out),
+            as_of=label[:10],
+            period=PERIOD,
+            results=results,
         )
-        steps[label] = {"csv": (out / "findings.csv").read_bytes(), "findings": _findings(out),
-                        "summary": summary}
+        steps[label] = {
+            "csv": (out / "findings.csv").read_bytes(),
+            "findings": _findings(out),
+            "summary": summary,
+        }
 
     night(DAYS[0])
     src = folder / pick["file_C"]
     for month in ["07", "08", "09"]:
-        derive_workbook(src, folder / f"late_{month}.xlsx", period=f"2026-{month}", created_on=f"2026-{month}-28",
-                        activity=[(pick["M"], f"{month}/2026", False, False, True)], keep_optional=False)
+        derive_workbook(
+            src,
+            folder / f"late_{month}.xlsx",
+            period=f"2026-{month}",
+            created_on=f"2026-{month}-28",
+            activity=[(pick["M"], f"{month}/2026", False, False, True)],
+            keep_optional=False,
+        )
     night(DAYS[1])
     for month in ["07", "08"]:
         (folder / f"late_{month}.xlsx").unlink()
@@ -103,9 +121,10 @@ def _scenario(demo: Path, pick: dict, work: Path, results: str) -> dict:
     steps["workbooks"] = store.workbooks()
     steps["runs"] = store.runs()
     with store.engine.connect() as conn:
-        steps["counts"] = {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
-                           for t in ["runs", "findings", "finding_events", "sub_workbooks", "sub_roster",
-                                     "sub_activity"]}
+        steps["counts"] = {
+            t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
+            for t in ["runs", "findings", "finding_events", "sub_workbooks", "sub_roster", "sub_activity"]
+        }
     store.dispose()
     return steps
 
@@ -113,8 +132,12 @@ def _scenario(demo: Path, pick: dict, work: Path, results: str) -> dict:
 @pytest.fixture(scope="module")
 def scenario(demo_small: Path, prefect_harness, tmp_path_factory) -> dict:
     pick = _choose(demo_small)
-    lite = _scenario(demo_small, pick, tmp_path_factory.mktemp("e2e-sqlite"),
-                     f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'results.sqlite'}")
+    lite = _scenario(
+        demo_small,
+        pick,
+        tmp_path_factory.mktemp("e2e-sqlite"),
+        f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'results.sqlite'}",
+    )
     schema = f"dvsync_e2e_{SESSION}_{uuid.uuid4().hex[:6]}"
     try:
         pg = _scenario(demo_small, pick, tmp_path_factory.mktemp("e2e-pg"), f"{PG_URL}?schema={schema}")
@@ -151,11 +174,15 @@ def test_findings_follow_the_corrected_workbook(scenario, backend):
     hist = steps["history"]
     row = hist[(hist["list_code"] == "ROSTER_MISSING_IN_CELL") & (hist["member_code"] == x)]
     assert row[["status", "first_seen", "last_seen", "resolved_on"]].values.tolist() == [
-        ["resolved", DAYS[2], DAYS[2], DAYS[4]]]
+        ["resolved", DAYS[2], DAYS[2], DAYS[4]]
+    ]
     books = steps["workbooks"]
     c2 = books[(books["cell_code"] == pick["C2"]) & (books["period"] == PERIOD)].set_index("file")["status"]
-    assert c2.to_dict() == {pick["file_C2"]: "superseded", "corrected_v2.xlsx": "superseded",
-                            "corrected_v3.xlsx": "accepted"}
+    assert c2.to_dict() == {
+        pick["file_C2"]: "superseded",
+        "corrected_v2.xlsx": "superseded",
+        "corrected_v3.xlsx": "accepted",
+    }
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -175,7 +202,9 @@ def test_postgresql_gives_the_same_findings_as_sqlite(scenario):
         assert scenario["sqlite"][day]["csv"] == scenario["postgresql"][day]["csv"], day
     lite, pg = scenario["sqlite"], scenario["postgresql"]
     assert lite["counts"] == pg["counts"]
-    pd.testing.assert_frame_equal(lite["history"].drop(columns="last_run_id"), pg["history"].drop(columns="last_run_id"))
+    pd.testing.assert_frame_equal(
+        lite["history"].drop(columns="last_run_id"), pg["history"].drop(columns="last_run_id")
+    )
 
 
 def test_summary_counts_are_json(scenario):

@@ -14,15 +14,26 @@ def dump(store) -> dict[str, list]:
     with store.engine.connect() as conn:
         for t in TABLES:
             rows = conn.execute(sa.text(f"SELECT * FROM {t}")).mappings().all()
-            out[t] = sorted((tuple(sorted((k, str(v)) for k, v in r.items()
-                                          if k not in ("started_at", "finished_at", "run_id", "attempts",
-                                                       "last_run_id")))) for r in rows)
+            out[t] = sorted(
+                (
+                    tuple(
+                        sorted(
+                            (k, str(v))
+                            for k, v in r.items()
+                            if k not in ("started_at", "finished_at", "run_id", "attempts", "last_run_id")
+                        )
+                    )
+                )
+                for r in rows
+            )
     return out
 
 
 def run(store, ff, as_of: str, members: list[str], run_id: str | None = None, **extra) -> pd.DataFrame:
-    return store.record_run({"run_id": run_id or f"run-{as_of}", "as_of": as_of, "period": as_of[:7], **extra},
-                            ff([{"member_code": m} for m in members], as_of))
+    return store.record_run(
+        {"run_id": run_id or f"run-{as_of}", "as_of": as_of, "period": as_of[:7], **extra},
+        ff([{"member_code": m} for m in members], as_of),
+    )
 
 
 def test_new_open_resolved(store, ff):
@@ -30,7 +41,10 @@ def test_new_open_resolved(store, ff):
     assert list(d1["status"]) == ["new", "new"] and list(d1["first_seen"]) == ["2026-10-15"] * 2
     d2 = run(store, ff, "2026-10-16", ["A", "C"])
     assert dict(zip(d2["member_code"], d2["status"], strict=True)) == {"A": "open", "C": "new"}
-    assert dict(zip(d2["member_code"], d2["first_seen"], strict=True)) == {"A": "2026-10-15", "C": "2026-10-16"}
+    assert dict(zip(d2["member_code"], d2["first_seen"], strict=True)) == {
+        "A": "2026-10-15",
+        "C": "2026-10-16",
+    }
     hist = store.history().set_index("member_code")
     assert hist.loc["B", "status"] == "resolved"
     assert hist.loc["B", "resolved_on"] == "2026-10-16"
@@ -91,10 +105,14 @@ def test_audit_scope_does_not_resolve_nightly(store, ff):
 
 
 def test_finding_columns_follow_the_latest_run(store, ff):
-    store.record_run({"run_id": "a", "as_of": "2026-10-15"},
-                     ff([{"member_code": "A", "detail": "cũ", "due_date": "2026-10-01"}], "2026-10-15"))
-    store.record_run({"run_id": "b", "as_of": "2026-10-16"},
-                     ff([{"member_code": "A", "detail": "mới", "due_date": "2026-10-01"}], "2026-10-16"))
+    store.record_run(
+        {"run_id": "a", "as_of": "2026-10-15"},
+        ff([{"member_code": "A", "detail": "cũ", "due_date": "2026-10-01"}], "2026-10-15"),
+    )
+    store.record_run(
+        {"run_id": "b", "as_of": "2026-10-16"},
+        ff([{"member_code": "A", "detail": "mới", "due_date": "2026-10-01"}], "2026-10-16"),
+    )
     hist = store.history().iloc[0]
     assert hist["detail"] == "mới" and hist["due_date"] == "2026-10-01" and hist["as_of"] == "2026-10-16"
 
@@ -127,7 +145,9 @@ def test_include_resolved(store, ff):
     assert list(out.columns) == list(current.columns)
     assert dict(out.dtypes) == dict(current.dtypes)
     assert out[["member_code", "status", "as_of", "first_seen"]].values.tolist() == [
-        ["A", "open", "2026-10-16", "2026-10-15"], ["B", "resolved", "2026-10-16", "2026-10-15"]]
+        ["A", "open", "2026-10-16", "2026-10-15"],
+        ["B", "resolved", "2026-10-16", "2026-10-15"],
+    ]
     # A rerun returns the same frame.
     again = store.record_run({"run_id": "r2", "as_of": "2026-10-16"}, current, include_resolved=True)
     pd.testing.assert_frame_equal(out, again)
@@ -135,8 +155,13 @@ def test_include_resolved(store, ff):
 
 def test_trend(store, ff):
     run(store, ff, "2026-10-15", ["A", "B"])
-    store.record_run({"run_id": "t", "as_of": "2026-10-16"},
-                     ff([{"member_code": "A"}, {"member_code": "A", "list_code": "BADGE_DUE"}], "2026-10-16"))
+    store.record_run(
+        {"run_id": "t", "as_of": "2026-10-16"},
+        ff([{"member_code": "A"}, {"member_code": "A", "list_code": "BADGE_DUE"}], "2026-10-16"),
+    )
     trend = store.trend()
-    assert trend.values.tolist() == [["2026-10-15", "ROSTER_NOT_IN_CENTRAL", 2], ["2026-10-16", "BADGE_DUE", 1],
-                                     ["2026-10-16", "ROSTER_NOT_IN_CENTRAL", 1]]
+    assert trend.values.tolist() == [
+        ["2026-10-15", "ROSTER_NOT_IN_CENTRAL", 2],
+        ["2026-10-16", "BADGE_DUE", 1],
+        ["2026-10-16", "ROSTER_NOT_IN_CENTRAL", 1],
+    ]

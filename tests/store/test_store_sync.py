@@ -39,11 +39,19 @@ def test_corrected_workbook_supersedes(store, wb):
     assert status[new.meta["checksum"]] == "accepted"
     # The old copy is kept, with its rows and lineage.
     with store.engine.connect() as conn:
-        kept = conn.execute(sa.text("SELECT count(*) FROM sub_roster WHERE checksum = :c"),
-                            {"c": old.meta["checksum"]}).scalar()
-        register = conn.execute(sa.text(
-            "SELECT member_code FROM register_roster WHERE cell_code = 'C1' AND period = '2026-10' "
-            "ORDER BY member_code")).scalars().all()
+        kept = conn.execute(
+            sa.text("SELECT count(*) FROM sub_roster WHERE checksum = :c"), {"c": old.meta["checksum"]}
+        ).scalar()
+        register = (
+            conn.execute(
+                sa.text(
+                    "SELECT member_code FROM register_roster WHERE cell_code = 'C1' AND period = '2026-10' "
+                    "ORDER BY member_code"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert kept == 3
     assert register == ["A", "B"]
 
@@ -67,16 +75,23 @@ def test_same_date_later_load_wins(store, wb):
 
 def test_activity_of_the_year_from_monthly_workbooks(store, wb):
     """Absences sent one month per workbook all reach the October reconciliation."""
+
     def month(period: str, absent: bool) -> object:
-        return wb("C1", period, f"{period}-28", members=["A", "B"],
-                  activity=[("A", period, not absent, False, True), ("B", period, True, False, True)])
+        return wb(
+            "C1",
+            period,
+            f"{period}-28",
+            members=["A", "B"],
+            activity=[("A", period, not absent, False, True), ("B", period, True, False, True)],
+        )
 
     # October first, then the late March workbook, then the others.
     store.load_workbooks([month("2026-10", True)])
     store.load_workbooks([month("2026-03", True)])
     store.load_workbooks([month("2026-07", True), month("2026-08", False)])
-    store.load_workbooks([wb("C1", "2025-12", "2025-12-28", members=["A"],
-                             activity=[("A", "2025-12", False, False, False)])])  # last year: not read
+    store.load_workbooks(
+        [wb("C1", "2025-12", "2025-12-28", members=["A"], activity=[("A", "2025-12", False, False, False)])]
+    )  # last year: not read
     subs = store.submissions("2026-10")
     act = subs.activity
     assert sorted(act["month"].unique()) == ["2026-03", "2026-07", "2026-08", "2026-10"]
@@ -86,7 +101,11 @@ def test_activity_of_the_year_from_monthly_workbooks(store, wb):
     assert set(subs.roster["period"]) == {"2026-10"}
     assert sorted(subs.workbooks["period"]) == ["2026-03", "2026-07", "2026-08", "2026-10"]
     # Reconciling August sees only January..August.
-    assert sorted(store.submissions("2026-08").activity["month"].unique()) == ["2026-03", "2026-07", "2026-08"]
+    assert sorted(store.submissions("2026-08").activity["month"].unique()) == [
+        "2026-03",
+        "2026-07",
+        "2026-08",
+    ]
     cov = store.coverage("2026-10", cells=["C1", "C9"])
     assert len(cov) == 20
     assert set(cov[cov["status"] == "received"]["period"]) == {"2026-03", "2026-07", "2026-08", "2026-10"}
@@ -96,8 +115,13 @@ def test_activity_of_the_year_from_monthly_workbooks(store, wb):
 def test_resent_month_latest_workbook_wins(store, wb):
     sep = wb("C1", "2026-09", "2026-10-02", members=["A"], activity=[("A", "2026-09", False, False, True)])
     # The October workbook resends September with the absence excused.
-    octo = wb("C1", "2026-10", "2026-11-02", members=["A"],
-              activity=[("A", "2026-09", False, True, True), ("A", "2026-10", True, False, True)])
+    octo = wb(
+        "C1",
+        "2026-10",
+        "2026-11-02",
+        members=["A"],
+        activity=[("A", "2026-09", False, True, True), ("A", "2026-10", True, False, True)],
+    )
     store.load_workbooks([octo, sep])
     act = store.submissions("2026-10").activity.set_index("month")
     assert bool(act.loc["2026-09", "excused"]) is True
@@ -105,12 +129,28 @@ def test_resent_month_latest_workbook_wins(store, wb):
 
 
 def test_transfers_of_earlier_periods(store, wb):
-    t_out = {"member_code": "A", "kind": "official", "to_org": "X9", "letter_date": "2026-04-10",
-             "notice_sent_on": None, "fees_paid_through": "2026-03"}
-    t_in = {"member_code": "Z", "kind": "official", "from_org": "Y1", "letter_date": "2026-05-01",
-            "received_on": "2026-05-20", "dossier_received_on": None}
-    store.load_workbooks([wb("C1", "2026-04", "2026-05-02", transfers_out=[t_out], transfers_in=[t_in]),
-                          wb("C1", "2026-10", "2026-11-02")])
+    t_out = {
+        "member_code": "A",
+        "kind": "official",
+        "to_org": "X9",
+        "letter_date": "2026-04-10",
+        "notice_sent_on": None,
+        "fees_paid_through": "2026-03",
+    }
+    t_in = {
+        "member_code": "Z",
+        "kind": "official",
+        "from_org": "Y1",
+        "letter_date": "2026-05-01",
+        "received_on": "2026-05-20",
+        "dossier_received_on": None,
+    }
+    store.load_workbooks(
+        [
+            wb("C1", "2026-04", "2026-05-02", transfers_out=[t_out], transfers_in=[t_in]),
+            wb("C1", "2026-10", "2026-11-02"),
+        ]
+    )
     subs = store.submissions("2026-10")
     assert list(subs.transfers_out["member_code"]) == ["A"]
     assert subs.transfers_out["letter_date"].iloc[0] == pd.Timestamp("2026-04-10")
@@ -119,19 +159,42 @@ def test_transfers_of_earlier_periods(store, wb):
 
 
 def test_round_trip_keeps_columns_and_dtypes(store, wb):
-    book = wb("C1", "2026-10", "2026-11-02", activity=[("C1-M1", "2026-10", True, False, True)],
-              screening=[("C1-M2", 4, "Không tham gia")],
-              candidates=[{"personal_id": "001099000123", "full_name": "Lê Văn C", "birth_date": "1999-03-04",
-                           "candidate_kind": "cadre", "rating_y1": "HTTNV", "rating_y2": "HTTNV",
-                           "rating_y3": "HTXSNV", "emulation_fighter": False, "provincial_merit": None,
-                           "course_certificate_on": "2024-01-05", "background_verified": True,
-                           "political_conclusion_on": "2025-02-01"}])
+    book = wb(
+        "C1",
+        "2026-10",
+        "2026-11-02",
+        activity=[("C1-M1", "2026-10", True, False, True)],
+        screening=[("C1-M2", 4, "Không tham gia")],
+        candidates=[
+            {
+                "personal_id": "001099000123",
+                "full_name": "Lê Văn C",
+                "birth_date": "1999-03-04",
+                "candidate_kind": "cadre",
+                "rating_y1": "HTTNV",
+                "rating_y2": "HTTNV",
+                "rating_y3": "HTXSNV",
+                "emulation_fighter": False,
+                "provincial_merit": None,
+                "course_certificate_on": "2024-01-05",
+                "background_verified": True,
+                "political_conclusion_on": "2025-02-01",
+            }
+        ],
+    )
     store.load_workbooks([book])
     subs = store.submissions("2026-10")
     for name, frame in subs.tables().items():
         if name == "workbooks":
-            assert list(frame.columns) == ["cell_code", "period", "created_on", "secretary", "_source",
-                                           "checksum", "superseded"]
+            assert list(frame.columns) == [
+                "cell_code",
+                "period",
+                "created_on",
+                "secretary",
+                "_source",
+                "checksum",
+                "superseded",
+            ]
             continue
         original = book.tables[name]
         assert dict(frame.dtypes) == dict(original.dtypes), name
@@ -141,12 +204,33 @@ def test_round_trip_keeps_columns_and_dtypes(store, wb):
 
 
 def test_quarantine_keeps_lineage(store, wb):
-    bad = {"source": "C1_2026-10.xlsx", "sheet": "DanhSach", "row": 7, "column": "Ngày sinh",
-           "rule": "date", "value": "31/02/1980", "message": "Ngày không hợp lệ"}
+    bad = {
+        "source": "C1_2026-10.xlsx",
+        "sheet": "DanhSach",
+        "row": 7,
+        "column": "Ngày sinh",
+        "rule": "date",
+        "value": "31/02/1980",
+        "message": "Ngày không hợp lệ",
+    }
     book = wb("C1", "2026-10", "2026-11-02", quarantine=[bad])
-    broken = wb("C2", "2026-10", None, error="Tệp C2.xlsx không mở được", quarantine=[
-        {"source": "C2.xlsx", "sheet": None, "row": None, "column": None, "rule": "file",
-         "value": None, "message": "Tệp C2.xlsx không mở được"}])
+    broken = wb(
+        "C2",
+        "2026-10",
+        None,
+        error="Tệp C2.xlsx không mở được",
+        quarantine=[
+            {
+                "source": "C2.xlsx",
+                "sheet": None,
+                "row": None,
+                "column": None,
+                "rule": "file",
+                "value": None,
+                "message": "Tệp C2.xlsx không mở được",
+            }
+        ],
+    )
     counts = store.load_workbooks([book, broken])
     assert counts["loaded"] == 1 and counts["rejected"] == 1
     q = store.quarantine("2026-10")

@@ -57,13 +57,17 @@ def test_store_gives_what_the_parser_gives(make_store, backend, folder):
     for name, frame in direct.tables().items():
         if name == "workbooks":
             assert set(stored.workbooks.loc[stored.workbooks["period"] == PERIOD, "checksum"]) == set(
-                frame["checksum"])
+                frame["checksum"]
+            )
             continue
         mine = stored.tables()[name]
         mine = mine[mine["period"] == PERIOD]
         key = ["period", "cell_code", "_source", "_row"]
         pd.testing.assert_frame_equal(
-            mine.sort_values(key).reset_index(drop=True), frame.sort_values(key).reset_index(drop=True), obj=name)
+            mine.sort_values(key).reset_index(drop=True),
+            frame.sort_values(key).reset_index(drop=True),
+            obj=name,
+        )
 
 
 def test_corrected_real_workbook_supersedes(make_store, folder):

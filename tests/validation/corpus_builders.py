@@ -16,14 +16,33 @@ PERIOD_TEXT = "10/2026"
 
 GOOD_ROSTER = [
     # Mã đảng viên, Họ và tên, Ngày sinh, Giới tính, Số CCCD, Ngày vào Đảng, Ngày chính thức, Tình trạng
-    ["0001001", "Nguyễn Văn An", "05/04/1980", "Nam", "001080123456", "03/02/2010", "03/02/2011", "Đang sinh hoạt"],
-    ["0001002", "Trần Thị Bình", "12/11/1985", "Nữ", "079185000111", "19/05/2012", "19/05/2013", "Đang sinh hoạt"],
+    [
+        "0001001",
+        "Nguyễn Văn An",
+        "05/04/1980",
+        "Nam",
+        "001080123456",
+        "03/02/2010",
+        "03/02/2011",
+        "Đang sinh hoạt",
+    ],
+    [
+        "0001002",
+        "Trần Thị Bình",
+        "12/11/1985",
+        "Nữ",
+        "079185000111",
+        "19/05/2012",
+        "19/05/2013",
+        "Đang sinh hoạt",
+    ],
     ["0001003", "Lê Hoàng Cường", "01/01/1990", "Nam", "036090000222", "02/09/2015", "", "Miễn sinh hoạt"],
 ]
 
 
-def info_rows(cell: Any = CELL, period: Any = PERIOD_TEXT, created: Any = "05/11/2026",
-              secretary: str = "Phạm Văn Dũng") -> list[list[Any]]:
+def info_rows(
+    cell: Any = CELL, period: Any = PERIOD_TEXT, created: Any = "05/11/2026", secretary: str = "Phạm Văn Dũng"
+) -> list[list[Any]]:
     return [["Mã chi bộ", cell], ["Kỳ báo cáo", period], ["Ngày lập", created], ["Bí thư chi bộ", secretary]]
 
 
@@ -31,9 +50,15 @@ def headers(sheet: str) -> list[str]:
     return list(SHEETS[sheet])
 
 
-def write_workbook(path: Path, sheets: dict[str, list[list[Any]]] | None = None, info: list[list[Any]] | None = None,
-                   roster: list[list[Any]] | None = None, text_ids: bool = True,
-                   merge_header: str | None = None, formulas: bool = False) -> Path:
+def write_workbook(
+    path: Path,
+    sheets: dict[str, list[list[Any]]] | None = None,
+    info: list[list[Any]] | None = None,
+    roster: list[list[Any]] | None = None,
+    text_ids: bool = True,
+    merge_header: str | None = None,
+    formulas: bool = False,
+) -> Path:
     """A workbook as a cell would send it. ``sheets`` maps sheet name -> rows (first row = header);
     values: str written as text (text_ids) , numbers as numbers, dates as Excel dates."""
     wb = xlsxwriter.Workbook(str(path))
@@ -73,19 +98,42 @@ def write_workbook(path: Path, sheets: dict[str, list[list[Any]]] | None = None,
 def central_frames(members: list[dict] | None = None, **tables: list[dict]) -> dict[str, pd.DataFrame]:
     """Central tables as SQL would hand them over (strings, ISO dates)."""
     base_member = {
-        "member_code": "0001001", "full_name": "Nguyễn Văn An", "gender": "Nam", "birth_date": "1980-04-05",
-        "personal_id": "001080123456", "dossier_no": "123456HN", "card_no": "12345678",
-        "admission_decision_date": "2010-01-20", "admission_date": "2010-02-03", "official_date": "2011-02-03",
-        "cell_code": CELL, "status": "active", "status_date": None, "updated_at": "2025-01-01",
+        "member_code": "0001001",
+        "full_name": "Nguyễn Văn An",
+        "gender": "Nam",
+        "birth_date": "1980-04-05",
+        "personal_id": "001080123456",
+        "dossier_no": "123456HN",
+        "card_no": "12345678",
+        "admission_decision_date": "2010-01-20",
+        "admission_date": "2010-02-03",
+        "official_date": "2011-02-03",
+        "cell_code": CELL,
+        "status": "active",
+        "status_date": None,
+        "updated_at": "2025-01-01",
     }
     out: dict[str, pd.DataFrame] = {}
     rows = [base_member | m for m in (members if members is not None else [{}])]
     out["members"] = pd.DataFrame(rows, columns=CENTRAL_TABLES["members"])
-    out["organizations"] = pd.DataFrame([
-        {"org_code": "93.015.000.001.000", "name": "Đảng bộ Cơ quan", "kind": "grassroots_committee",
-         "parent_code": None, "active": 1},
-        {"org_code": CELL, "name": "Chi bộ 2", "kind": "cell", "parent_code": "93.015.000.001.000", "active": 1},
-    ])
+    out["organizations"] = pd.DataFrame(
+        [
+            {
+                "org_code": "93.015.000.001.000",
+                "name": "Đảng bộ Cơ quan",
+                "kind": "grassroots_committee",
+                "parent_code": None,
+                "active": 1,
+            },
+            {
+                "org_code": CELL,
+                "name": "Chi bộ 2",
+                "kind": "cell",
+                "parent_code": "93.015.000.001.000",
+                "active": 1,
+            },
+        ]
+    )
     for t, rows in tables.items():
         out[t] = pd.DataFrame(rows, columns=CENTRAL_TABLES[t])
     return out

@@ -38,9 +38,11 @@ dates = st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 12, 31))
 @SETTINGS
 @given(d=dates, sep=st.sampled_from(["/", "-", "."]), pad=st.booleans())
 def test_parse_dates_dmy_forms(d: dt.date, sep: str, pad: bool) -> None:
-    text = (f"{d.day:02d}{sep}{d.month:02d}{sep}{d.year}" if pad else f"{d.day}{sep}{d.month}{sep}{d.year}")
+    text = f"{d.day:02d}{sep}{d.month:02d}{sep}{d.year}" if pad else f"{d.day}{sep}{d.month}{sep}{d.year}"
     serial = (dt.datetime(d.year, d.month, d.day) - dt.datetime(1899, 12, 30)).days
-    values = pd.Series([text, d.isoformat(), d, dt.datetime(d.year, d.month, d.day, 13, 5), float(serial)], dtype=object)
+    values = pd.Series(
+        [text, d.isoformat(), d, dt.datetime(d.year, d.month, d.day, 13, 5), float(serial)], dtype=object
+    )
     if 1900 <= serial <= 2100:  # a bare number that looks like a year is refused on purpose
         values = values.iloc[:4]
     got, ok = parse_dates(values)
@@ -72,8 +74,13 @@ def test_parse_dates_datetime_fast_path() -> None:
     assert got.iloc[0] == pd.Timestamp("2020-01-05") and ok.all()
 
 
-cccd = st.builds(lambda prov, g, yy, rest: f"{prov:03d}{g}{yy:02d}{rest:06d}",
-                 st.integers(1, 96), st.integers(0, 5), st.integers(0, 99), st.integers(0, 999_999))
+cccd = st.builds(
+    lambda prov, g, yy, rest: f"{prov:03d}{g}{yy:02d}{rest:06d}",
+    st.integers(1, 96),
+    st.integers(0, 5),
+    st.integers(0, 99),
+    st.integers(0, 999_999),
+)
 
 
 @SETTINGS
@@ -97,12 +104,61 @@ def test_restore_id_keeps_letters_visible(text: str) -> None:
         assert pd.notna(got) and any(c.isalpha() for c in got)
 
 
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô",
-          "Dương", "Lý", "Trương", "Đinh", "Lương", "Tạ", "Khổng", "Quách"]
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+    "Trương",
+    "Đinh",
+    "Lương",
+    "Tạ",
+    "Khổng",
+    "Quách",
+]
 MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Quốc", "Ngọc", "Thanh", "Xuân", "Thu", "Hoàng", "Công"]
-GIVEN = ["An", "Bình", "Cường", "Dũng", "Hà", "Hoà", "Hòa", "Thuỷ", "Thủy", "Hương", "Khánh", "Long", "Nguyệt",
-         "Phượng", "Quỳnh", "Sơn", "Tuấn", "Uyên", "Vượng", "Yến", "Ánh", "Ẩn", "Lưu", "Thoả", "Khuê"]
-names = st.builds(lambda *p: " ".join(p), st.sampled_from(FAMILY), st.sampled_from(MIDDLE), st.sampled_from(GIVEN))
+GIVEN = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Hà",
+    "Hoà",
+    "Hòa",
+    "Thuỷ",
+    "Thủy",
+    "Hương",
+    "Khánh",
+    "Long",
+    "Nguyệt",
+    "Phượng",
+    "Quỳnh",
+    "Sơn",
+    "Tuấn",
+    "Uyên",
+    "Vượng",
+    "Yến",
+    "Ánh",
+    "Ẩn",
+    "Lưu",
+    "Thoả",
+    "Khuê",
+]
+names = st.builds(
+    lambda *p: " ".join(p), st.sampled_from(FAMILY), st.sampled_from(MIDDLE), st.sampled_from(GIVEN)
+)
 
 
 def _moji(text: str) -> str:
@@ -134,8 +190,20 @@ def test_fix_encoding_total(text: str) -> None:
         assert fixed.iloc[0] == text
 
 
-OLD_NEW = [("oà", "òa"), ("oá", "óa"), ("oả", "ỏa"), ("oã", "õa"), ("oạ", "ọa"), ("uỳ", "ùy"), ("uý", "úy"),
-           ("uỷ", "ủy"), ("uỹ", "ũy"), ("uỵ", "ụy"), ("oè", "òe"), ("oé", "óe")]
+OLD_NEW = [
+    ("oà", "òa"),
+    ("oá", "óa"),
+    ("oả", "ỏa"),
+    ("oã", "õa"),
+    ("oạ", "ọa"),
+    ("uỳ", "ùy"),
+    ("uý", "úy"),
+    ("uỷ", "ủy"),
+    ("uỹ", "ũy"),
+    ("uỵ", "ụy"),
+    ("oè", "òe"),
+    ("oé", "óe"),
+]
 
 
 @SETTINGS
@@ -149,8 +217,10 @@ def test_fold_name(name: str, pair: tuple[str, str], spaces: str) -> None:
 
 
 @SETTINGS
-@given(st.sampled_from(["Số CCCD", "Mã đảng viên", "Đảng phí đã đóng hết tháng", "Ngày cấp giấy CN-NTVĐ"]),
-       st.sampled_from([str.upper, str.lower, lambda s: unicodedata.normalize("NFD", s), lambda s: f"  {s}: "]))
+@given(
+    st.sampled_from(["Số CCCD", "Mã đảng viên", "Đảng phí đã đóng hết tháng", "Ngày cấp giấy CN-NTVĐ"]),
+    st.sampled_from([str.upper, str.lower, lambda s: unicodedata.normalize("NFD", s), lambda s: f"  {s}: "]),
+)
 def test_header_key(header: str, transform) -> None:
     assert header_key(transform(header)) == header_key(header)
 
@@ -206,8 +276,13 @@ def test_drop_invalid_rows_not_used() -> None:
 def test_column_level_failure_rejects_every_row() -> None:
     """A check pandera cannot pin to rows (scalar result) must not let the rows through."""
 
-    schema = pa.DataFrameSchema({"code": pa.Column(
-        "string", checks=pa.Check(lambda s: bool(s.str.len().max() < 2), name="short_codes"))})
+    schema = pa.DataFrameSchema(
+        {
+            "code": pa.Column(
+                "string", checks=pa.Check(lambda s: bool(s.str.len().max() < 2), name="short_codes")
+            )
+        }
+    )
     df = pd.DataFrame({"code": pd.Series(["a", "bbb"], dtype="string")})
     issues = run_model(df, schema, warn_checks={})
     assert set(issues["_pos"]) == {0, 1}

@@ -17,8 +17,19 @@ depends_on = None
 
 # Frozen copy of the finding columns at this revision (schemas.contract.FINDING_COLUMNS + ref).
 _FINDING_TEXT = [
-    "list_code", "severity", "org_code", "committee_code", "member_code", "field", "central_value",
-    "cell_value", "detail", "rule", "status", "ref", "last_run_id",
+    "list_code",
+    "severity",
+    "org_code",
+    "committee_code",
+    "member_code",
+    "field",
+    "central_value",
+    "cell_value",
+    "detail",
+    "rule",
+    "status",
+    "ref",
+    "last_run_id",
 ]
 _FINDING_DATES = ["as_of", "due_date", "first_seen", "last_seen", "resolved_on"]
 

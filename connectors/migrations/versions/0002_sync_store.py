@@ -17,19 +17,61 @@ depends_on = None
 
 # Frozen copy of the submission columns at this revision (schemas.contract.SHEETS).
 _TABLES: dict[str, list[str]] = {
-    "sub_roster": ["member_code", "full_name", "birth_date", "gender", "personal_id", "admission_date",
-                   "official_date", "roster_status"],
+    "sub_roster": [
+        "member_code",
+        "full_name",
+        "birth_date",
+        "gender",
+        "personal_id",
+        "admission_date",
+        "official_date",
+        "roster_status",
+    ],
     "sub_activity": ["member_code", "month", "attended", "excused", "fees_paid"],
     "sub_ratings": ["member_code", "year", "rating"],
-    "sub_transfers_out": ["member_code", "kind", "to_org", "letter_date", "notice_sent_on", "fees_paid_through"],
-    "sub_transfers_in": ["member_code", "kind", "from_org", "letter_date", "received_on", "dossier_received_on"],
-    "sub_candidates": ["personal_id", "full_name", "birth_date", "candidate_kind", "rating_y1", "rating_y2",
-                       "rating_y3", "emulation_fighter", "provincial_merit", "course_certificate_on",
-                       "background_verified", "political_conclusion_on"],
+    "sub_transfers_out": [
+        "member_code",
+        "kind",
+        "to_org",
+        "letter_date",
+        "notice_sent_on",
+        "fees_paid_through",
+    ],
+    "sub_transfers_in": [
+        "member_code",
+        "kind",
+        "from_org",
+        "letter_date",
+        "received_on",
+        "dossier_received_on",
+    ],
+    "sub_candidates": [
+        "personal_id",
+        "full_name",
+        "birth_date",
+        "candidate_kind",
+        "rating_y1",
+        "rating_y2",
+        "rating_y3",
+        "emulation_fighter",
+        "provincial_merit",
+        "course_certificate_on",
+        "background_verified",
+        "political_conclusion_on",
+    ],
     "sub_screening": ["member_code", "category", "note"],
 }
-_DATES = {"birth_date", "admission_date", "official_date", "letter_date", "notice_sent_on", "received_on",
-          "dossier_received_on", "course_certificate_on", "political_conclusion_on"}
+_DATES = {
+    "birth_date",
+    "admission_date",
+    "official_date",
+    "letter_date",
+    "notice_sent_on",
+    "received_on",
+    "dossier_received_on",
+    "course_certificate_on",
+    "political_conclusion_on",
+}
 _BOOLS = {"attended", "excused", "fees_paid", "emulation_fighter", "provincial_merit", "background_verified"}
 _INTS = {"year", "category", "_row", "row"}
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
