@@ -53,12 +53,12 @@ def nightly_reconciliation(
     raw = tasks.extract_central(inp.central, mapping, chunk_size)
     central_data, central_q, central_counts = tasks.validate_central(raw)
     del raw
-    new, unchanged = tasks.inventory_workbooks(str(inp.submissions), inp.results)
+    new, present = tasks.inventory_workbooks(str(inp.submissions), inp.results)
     # One batch per worker of the task runner: local processes here, Dask workers when scaled out.
     batches, per_batch = _batches(new, dask_workers)
     parsed = tasks.parse_workbooks.map(batches, workers=unmapped(per_batch or inp.workers))
     results = [r for future in parsed for r in future.result()]
-    subs, subs_q, files = tasks.store_submissions(results, inp.results, inp.period, unchanged)
+    subs, subs_q, files = tasks.store_submissions(results, inp.results, inp.period, present)
 
     findings = tasks.reconcile(central_data, subs, ctx)
     if committee:

@@ -60,8 +60,9 @@ def validate_central(raw: dict[str, pd.DataFrame]) -> tuple[CentralData, pd.Data
 
 
 @task(name="inventory-workbooks", cache_policy=NONE)
-def inventory_workbooks(folder: str, results_url: str) -> tuple[list[tuple[str, str]], int]:
-    """The workbooks of the folder not yet in the sync store (by checksum): [(path, name)], unchanged count."""
+def inventory_workbooks(folder: str, results_url: str) -> tuple[list[tuple[str, str]], set[str]]:
+    """The workbooks of the folder not yet in the sync store (by checksum): [(path, name)], and the
+    checksums of every file in the folder (a rejected file that was removed is no longer reported)."""
     from connectors.store import ResultsStore
     from connectors.workbooks import _candidates, _checksum
 
@@ -71,9 +72,10 @@ def inventory_workbooks(folder: str, results_url: str) -> tuple[list[tuple[str, 
     root = Path(folder)
     with stage("read workbooks"):
         files = [p for p in _candidates(root) if not p.name.startswith("~$")]
-        new = [(str(p), str(p.relative_to(root))) for p in files if _checksum(p) not in known]
+        sums = {p: _checksum(p) for p in files}
+        new = [(str(p), str(p.relative_to(root))) for p in files if sums[p] not in known]
     get_run_logger().info("Bảng nộp: %d tệp, %d tệp mới cần đọc", len(files), len(new))
-    return new, len(files) - len(new)
+    return new, set(sums.values())
 
 
 @task(name="parse-workbooks", cache_policy=NONE, timeout_seconds=4 * 3600)
@@ -89,7 +91,7 @@ def parse_workbooks(files: list[tuple[str, str]], workers: int) -> list:
 
 @task(name="store-submissions", cache_policy=NONE, retries=2, retry_delay_seconds=5)
 def store_submissions(
-    results: list, results_url: str, period: str, unchanged: int
+    results: list, results_url: str, period: str, present: set[str]
 ) -> tuple[SubmissionData, pd.DataFrame, dict]:
     """Load the new workbooks into the sync store; return the period's submissions and quarantine."""
     from connectors.store import ResultsStore
@@ -103,11 +105,16 @@ def store_submissions(
         loaded = store.load_workbooks(results)
         subs = store.submissions(period)
         books = store.workbooks()
-        quarantine = pd.concat([file_faults(books, period), store.quarantine(period)], ignore_index=True)
+        books = (
+            books[(books["status"] != "rejected") | books["checksum"].isin(present)] if len(books) else books
+        )
+        quarantine = pd.concat(
+            [file_faults(books, period), store.quarantine(period, checksums=present)], ignore_index=True
+        )
     logger.info("Kho bảng nộp: %s", loaded)
     report = {
         "files_new": len(results) - len(rejected),
-        "files_unchanged": unchanged,
+        "files_unchanged": len(present) - len(results),
         "files_rejected": len(rejected),
         "store": loaded,
         "rows": sheet_counts(books, period),
@@ -177,7 +184,8 @@ def record_history(results_url: str, run: dict, findings: pd.DataFrame) -> pd.Da
     from connectors.store import ResultsStore
 
     with stage("record history"):
-        return ResultsStore(results_url).record_run(run, findings)
+        # findings.csv also lists what was resolved today (status "resolved"), as the contract says.
+        return ResultsStore(results_url).record_run(run, findings, include_resolved=True)
 
 
 @task(name="scope-to-committee", cache_policy=NONE)
@@ -210,6 +218,8 @@ def build_summary(
         for t, c in central_counts.items()
     }
     counts.update(files.get("rows", {}))
+    by_status = findings["status"].value_counts().sort_index().to_dict()
+    findings = findings[findings["status"] != "resolved"]  # the counts are of what is still to do
     per_list = findings.groupby("list_code").size().sort_index().to_dict()
     per_committee = (
         findings.groupby(["committee_code", "list_code"], dropna=False).size().reset_index(name="count")
@@ -235,7 +245,7 @@ def build_summary(
         "rows": counts,
         "quarantined_rows": len(quarantine),
         "findings": len(findings),
-        "findings_by_status": findings["status"].value_counts().sort_index().to_dict(),
+        "findings_by_status": {k: int(v) for k, v in by_status.items()},
         "counts_per_list": {k: int(v) for k, v in per_list.items()},
         "counts_per_committee": by_committee,
         "durations_seconds": {**STAGE_SECONDS, "total": round(seconds, 3)},
