@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -14,8 +15,9 @@ from python_calamine import CalamineWorkbook
 
 from dvsync.demo import generate
 from dvsync.demo.calendar import add_months, next_award, previous_award
+from dvsync.demo.faults import COSMETIC, FILE_FAULTS, per_kind
 from dvsync.demo.generator import per_code
-from schemas.contract import CENTRAL_TABLES, INFO_LABELS, INFO_SHEET, LIST_CODES, SHEETS
+from schemas.contract import CENTRAL_TABLES, INFO_LABELS, INFO_SHEET, LIST_CODES, SHEET_TABLES, SHEETS
 
 AS_OF = np.datetime64("2026-11-16")
 VALID_PROVINCES = {
@@ -62,6 +64,8 @@ def test_same_seed_same_data(demo, central, expected, tmp_path):
     pd.testing.assert_frame_equal(
         expected, pd.read_csv(tmp_path / "expected_findings.csv", dtype=str, keep_default_na=False)
     )
+    for name in ["expected_quarantine.csv", "expected_normalised.csv", "near_misses.csv"]:
+        assert (demo / name).read_bytes() == (tmp_path / name).read_bytes(), name
     # Workbooks are byte-identical too (fixed document dates), whatever the number of workers.
     first = sorted((demo / "submissions").glob("*.xlsx"))
     assert [p.name for p in first] == sorted(p.name for p in (tmp_path / "submissions").glob("*.xlsx"))
@@ -182,9 +186,22 @@ def test_dossiers_are_complete_except_the_planted(central, expected):
     assert set(missing) == set(zip(planted["member_code"], planted["field"], strict=True))
 
 
+def _cell_workbooks(demo: Path) -> list[Path]:
+    """The cells' workbooks (not the planted file-level faults)."""
+    return sorted(p for p in (demo / "submissions").glob("*.xlsx") if p.name not in FILE_FAULTS)
+
+
 def test_every_workbook_has_every_sheet(demo, central):
-    files = sorted((demo / "submissions").glob("*.xlsx"))
+    files = _cell_workbooks(demo)
     cells = central["organizations"]
+    norm = pd.read_csv(demo / "expected_normalised.csv", dtype=str, keep_default_na=False)
+    typed = set(
+        zip(
+            norm.loc[norm["fault"] == "id_number", "source"],
+            norm.loc[norm["fault"] == "id_number", "row"].astype(int),
+            strict=True,
+        )
+    )
     assert files
     for p in files[:15]:
         wb = CalamineWorkbook.from_path(str(p))
@@ -199,15 +216,19 @@ def test_every_workbook_has_every_sheet(demo, central):
             rows = wb.get_sheet_by_name(sheet).to_python()
             assert rows[0] == list(headers), (p.name, sheet)
         roster = wb.get_sheet_by_name("DanhSach").to_python()[1:]
-        # IDs and codes are text (leading zeros kept).
-        assert all(isinstance(r[0], str) and isinstance(r[4], str | type(None)) for r in roster if r[4] != "")
+        # IDs and codes are text (leading zeros kept), except the IDs planted as typed numbers.
+        assert all(
+            isinstance(r[0], str) and isinstance(r[4], str | type(None))
+            for n, r in enumerate(roster, start=2)
+            if r[4] != "" and (p.name, n) not in typed
+        )
 
 
 def test_roster_agrees_with_central_for_clean_members(demo, central, expected):
     """The period rosters list every screened member of the cell, with the central values."""
     m = central["members"].set_index("member_code")
     involved = set(expected["member_code"])
-    p = next(p for p in sorted((demo / "submissions").glob("*_2026-10.xlsx")))
+    p = next(p for p in _cell_workbooks(demo) if p.stem.endswith("_2026-10"))
     roster = CalamineWorkbook.from_path(str(p)).get_sheet_by_name("DanhSach").to_python()[1:]
     cell = p.stem.rsplit("_", 1)[0]
     listed = {r[0] for r in roster}
@@ -238,3 +259,145 @@ def test_ten_thousand_members_plant_five_per_list(tmp_path):
         assert counts.get(code, 0) >= 5, code
     assert summary["members"] >= 9_900
     assert date.fromisoformat(summary["as_of"]) == date(2026, 11, 16)
+
+
+# --- planted input faults -------------------------------------------------------------------------
+KEY = ["list_code", "org_code", "member_code", "field"]
+
+
+def _reconcile(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(findings of rules.reconcile on a generated folder, its expected_findings)."""
+    import json
+
+    from connectors.central import read_central
+    from connectors.workbooks import read_submissions
+    from dvsync.datasets import RunContext
+    from rules import reconcile
+    from schemas.central import validate_central
+
+    meta = json.loads((path / "demo.json").read_text(encoding="utf-8"))
+    central_data, _q, _counts = validate_central(read_central(f"sqlite:///{path / 'central.sqlite'}"))
+    subs, _sq, _report = read_submissions(path / "submissions", workers=1)
+    ctx = RunContext(as_of=pd.Timestamp(meta["as_of"]), period=meta["period"])
+    found = reconcile(central_data, subs, ctx)
+    expected = pd.read_csv(path / "expected_findings.csv", dtype=str, keep_default_na=False)
+    return found, expected
+
+
+def _keys(df: pd.DataFrame) -> set[tuple]:
+    return set(df[KEY].fillna("").astype(str).itertuples(index=False, name=None))
+
+
+@pytest.fixture(scope="module")
+def read(demo):
+    from connectors.workbooks import read_submissions
+
+    return read_submissions(demo / "submissions", workers=1)
+
+
+def test_planted_faults_are_quarantined_where_expected(demo, read):
+    data, quarantine, report = read
+    exp = pd.read_csv(demo / "expected_quarantine.csv", dtype=str, keep_default_na=False)
+    k = per_kind(1500)
+    counts = exp["fault"].value_counts()
+    for kind in ["roster_no_code", "month_unreadable", "rating_unknown"]:
+        assert counts[kind] == k, kind
+    # File-level faults: rejected files, one line each (rule "file", no sheet or row).
+    files = exp[exp["rule_contains"] == "file"]
+    assert set(files["source"]) == set(FILE_FAULTS)
+    assert (files["sheet"] == "").all() and (files["row"] == "").all()
+    rejected = {e["file"] for e in report if e["status"] == "rejected"}
+    assert rejected == set(files["source"])
+    assert {e["status"] for e in report if e["file"] not in rejected} == {"accepted"}
+    # Row-level faults: exactly the quarantined rows, each with the expected rule.
+    rows = exp[exp["rule_contains"] != "file"]
+    got = {
+        (s, sh, int(r)): rule
+        for s, sh, r, rule in quarantine[["source", "sheet", "row", "rule"]].itertuples(index=False)
+    }
+    want = {
+        (s, sh, int(r)): rule
+        for s, sh, r, rule in rows[["source", "sheet", "row", "rule_contains"]].itertuples(index=False)
+    }
+    assert set(got) == set(want), {
+        "unexpected": sorted(set(got) - set(want))[:5],
+        "missed": sorted(set(want) - set(got))[:5],
+    }
+    for key, rule in want.items():
+        assert rule in got[key], (key, got[key])
+
+
+def test_rows_are_conserved(read):
+    """Per file and sheet, rows read = accepted + quarantined; the totals agree with the tables."""
+    data, quarantine, report = read
+    totals: dict[str, list[int]] = {}
+    for e in report:
+        for sheet, c in e["counts"]["per_sheet"].items():
+            assert c["read"] == c["accepted"] + c["quarantined"], (e["file"], sheet, c)
+            t = totals.setdefault(sheet, [0, 0])
+            t[0] += c["accepted"]
+            t[1] += c["quarantined"]
+    for sheet, (accepted, quarantined) in totals.items():
+        assert accepted == len(getattr(data, SHEET_TABLES[sheet])), sheet
+        assert quarantined == int((quarantine["sheet"] == sheet).sum()), sheet
+    assert sum(q for _a, q in totals.values()) == len(quarantine)
+
+
+def test_cosmetic_faults_are_normalised_not_quarantined(demo, central, read):
+    data, quarantine, _report = read
+    norm = pd.read_csv(demo / "expected_normalised.csv", dtype=str, keep_default_na=False)
+    assert sorted(norm["fault"].unique()) == sorted(COSMETIC)
+    assert (norm["fault"].value_counts() == per_kind(1500)).all()
+    m = central["members"].set_index("member_code")
+    roster = data.roster.set_index(["_source", "_row"])
+    for x in norm.itertuples(index=False):
+        row = roster.loc[(x.source, int(x.row))]
+        assert row["member_code"] == x.member_code, x
+        want = m.loc[x.member_code]
+        if x.fault.startswith("name"):
+            assert unicodedata.is_normalized("NFC", row["full_name"])
+            assert " ".join(row["full_name"].split()).casefold() == want["full_name"].casefold(), x
+        elif x.fault == "id_number":
+            assert row["personal_id"] == want["personal_id"], x
+        else:
+            for col in x.column.split(";"):
+                if pd.isna(want[col]):
+                    assert pd.isna(row[col]), (x, col)
+                else:
+                    assert row[col] == pd.Timestamp(want[col]), (x, col)
+    quarantined = set(zip(quarantine["source"], quarantine["row"].astype(int), strict=True))
+    assert not quarantined & set(zip(norm["source"], norm["row"].astype(int), strict=True))
+
+
+def test_faults_change_neither_central_nor_expected_findings(tmp_path):
+    generate(300, tmp_path / "on", seed=4)
+    generate(300, tmp_path / "off", seed=4, faults=False)
+    on, off = _tables(tmp_path / "on"), _tables(tmp_path / "off")
+    for name in CENTRAL_TABLES:
+        pd.testing.assert_frame_equal(on[name], off[name], obj=name)
+    for name in ["expected_findings.csv", "near_misses.csv"]:
+        assert (tmp_path / "on" / name).read_bytes() == (tmp_path / "off" / name).read_bytes(), name
+    assert not (tmp_path / "off" / "expected_quarantine.csv").exists()
+    assert not {p.name for p in (tmp_path / "off" / "submissions").iterdir()} & set(FILE_FAULTS)
+
+
+def test_findings_equal_expected_with_faults(demo):
+    """rules.reconcile on the demo (faults planted) finds exactly the expected findings."""
+    found, expected = _reconcile(demo)
+    got, want = _keys(found), _keys(expected)
+    assert got == want, {"extra": sorted(got - want)[:5], "missed": sorted(want - got)[:5]}
+
+
+def test_holiday_near_miss_when_as_of_allows(tmp_path):
+    """as_of 10/03/2026: Tết (16-20/02/2026) lies within 30 working days, so a letter more than 6
+    calendar weeks old is not overdue; the near miss is planted and not found, every list is exact."""
+    generate(2000, tmp_path, seed=3, as_of=date(2026, 3, 10), workers=2)
+    near = pd.read_csv(tmp_path / "near_misses.csv", dtype=str, keep_default_na=False)
+    hol = near[(near["not_list_code"] == "TRANSFER_OVERDUE") & near["note"].str.contains("holiday week")]
+    assert len(hol) == 1
+    found, expected = _reconcile(tmp_path)
+    got, want = _keys(found), _keys(expected)
+    assert got == want, {"extra": sorted(got - want)[:5], "missed": sorted(want - got)[:5]}
+    overdue = found[found["list_code"] == "TRANSFER_OVERDUE"]
+    assert not set(hol["member_code"]) & set(overdue["member_code"])
+    assert len(overdue) >= 5

@@ -7,6 +7,11 @@
 - ``expected_findings.csv``: every finding docs/rules.md implies for the data (planted and derived),
   with a ``note``; the rest of the population is clean;
 - ``near_misses.csv``: cases built to look like a finding that must NOT be reported;
+- with ``faults`` (default): input faults that change no finding (dvsync.demo.faults), and
+  ``expected_quarantine.csv`` (source, sheet, row, rule_contains, fault: where the workbook reader
+  quarantines each; file-level faults have rule ``file`` and no sheet or row) and
+  ``expected_normalised.csv`` (source, sheet, row, column, fault, member_code: cosmetic faults the
+  reader normalises without quarantining);
 - ``demo.json``: as_of, period, seed, counts, generator version.
 """
 
@@ -25,7 +30,7 @@ import pandas as pd
 
 from schemas.contract import CENTRAL_TABLES
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
 DEFAULT_AS_OF = date(2026, 11, 16)
 _INT_COLUMNS = {"active", "year", "years"}
 
@@ -77,12 +82,16 @@ def generate(
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
     engine: str = "fast",
+    faults: bool = True,
 ) -> dict:
     """Write the demo data set of about ``members`` member records into ``out``; returns a summary.
 
     ``engine`` writes the workbooks: "fast" (plain SpreadsheetML, default) or "xlsxwriter" (same
-    content, ~3x slower because of its fixed per-file cost).
+    content, ~3x slower because of its fixed per-file cost). ``faults`` plants input faults that
+    the reader quarantines or normalises, none changing a finding (dvsync.demo.faults); the central
+    database and expected findings are the same either way.
     """
+    from dvsync.demo import faults as input_faults
     from dvsync.demo.generator import Demo
     from dvsync.demo.submissions import build_layout
     from dvsync.demo.workbooks import write_all
@@ -114,13 +123,24 @@ def generate(
     if sub_dir.exists():
         for f in sub_dir.glob("*.xlsx"):
             f.unlink()
-    layout = build_layout(demo, str(sub_dir))
+    layout = build_layout(demo, str(sub_dir), faults=faults)
     timings["workbooks_layout"] = time.perf_counter() - t2
     n_files = write_all(layout, workers, engine)
     timings["workbooks_write"] = time.perf_counter() - t2 - timings["workbooks_layout"]
     # CPU seconds of the pool's workers (wall time is what a loaded machine distorts).
     timings["workbooks_write_cpu_children"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     say(f"{n_files} workbooks written ({timings['workbooks_write']:.1f}s)")
+    for name in ("expected_quarantine.csv", "expected_normalised.csv"):
+        (out / name).unlink(missing_ok=True)
+    fault_counts: dict[str, int] = {}
+    if faults:
+        records = layout.faults + input_faults.write_files(sub_dir)
+        eq, en = input_faults.frames(records)
+        eq.to_csv(out / "expected_quarantine.csv", index=False, encoding="utf-8")
+        en.to_csv(out / "expected_normalised.csv", index=False, encoding="utf-8")
+        fault_counts = {
+            k: int(v) for k, v in pd.concat([eq["fault"], en["fault"]]).value_counts().sort_index().items()
+        }
 
     expected = demo.expected_frame()
     expected.to_csv(out / "expected_findings.csv", index=False, encoding="utf-8")
@@ -140,6 +160,7 @@ def generate(
             k: int(v) for k, v in expected["list_code"].value_counts().sort_index().items()
         },
         "near_misses": int(len(demo.near)),
+        "input_faults": fault_counts,
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
     }
     (out / "demo.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")

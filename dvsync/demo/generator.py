@@ -338,16 +338,19 @@ class Demo:
             to = OUT_OF_SCOPE[j % len(OUT_OF_SCOPE)] if j % 2 else self.other_cell(s)
             tid = self.transfer(i, "official", s, to, letter)
             self.miss("TRANSFER_OVERDUE", s, self.code(i), f"{tid} {note}")
-        # A letter dated just before a holiday week, when the deadline span crosses one.
-        hol = [d for d in ok if (add_working_days(np.array([d]), 30)[0] - d).astype(int) > 44]
+        # A letter dated just before a holiday week: more than 6 calendar weeks old on as_of, yet
+        # within 30 working days (only when public holidays fall between the letter and as_of, e.g.
+        # Tết for an as_of in March). The latest such letter, apart from the boundary case above.
+        hol = [d for d in ok if (self.as_of - d).astype(int) > 42]
         if hol:
+            letter = hol[-1]
             i = self.take(1)[0]
-            tid = self.transfer(i, "official", self.cell(i), OUT_OF_SCOPE[0], hol[0])
+            tid = self.transfer(i, "official", self.cell(i), OUT_OF_SCOPE[0], letter)
             self.miss(
                 "TRANSFER_OVERDUE",
                 self.cell(i),
                 self.code(i),
-                f"{tid} letter {iso(hol[0])} before a holiday week: > 6 calendar weeks but <= 30 working days",
+                f"{tid} letter {iso(letter)} before a holiday week: > 6 calendar weeks but <= 30 working days",
             )
         # Temporary transfers: current guests (home roster own, host roster guest), one expiring on as_of.
         for j, i in enumerate(self.take(max(2, n // 300))):

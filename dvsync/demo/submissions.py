@@ -9,11 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from dvsync.demo.faults import plant as plant_faults
 from dvsync.demo.generator import STATUS_LABEL, Demo
 from dvsync.demo.population import isin
 from dvsync.demo.workbooks import NAT_DAY, Layout
 from schemas.contract import RATING_LABELS, SHEETS
 
+_FAULT_COLUMNS = ["_fault", "_rule", "_column", "_dots"]
 _KIND_LABEL = {"official": "Chính thức", "temporary": "Tạm thời"}
 
 
@@ -149,9 +151,12 @@ def _activity(demo: Demo, roster: pd.DataFrame, month: str, wb_period: str) -> p
     return act
 
 
-def build_layout(demo: Demo, out_dir: str) -> Layout:
+def build_layout(demo: Demo, out_dir: str, faults: bool = False) -> Layout:
+    """The long tables of every workbook; with ``faults``, the input faults of dvsync.demo.faults
+    are planted in the period's workbooks and listed in ``Layout.faults`` (file, sheet, row)."""
     period = demo.period
     roster, base = rosters(demo)
+    shown, extra = plant_faults(demo, roster) if faults else (roster, {})
     # Workbooks: one per submitting cell for the period, then the earlier periods of the plants.
     wbs = [(c, period) for c in demo.submitting] + sorted(
         (c, p) for c, ps in demo.extra_wb.items() for p in ps if c in set(demo.submitting)
@@ -163,7 +168,8 @@ def build_layout(demo: Demo, out_dir: str) -> Layout:
         if df.empty:
             return
         w = np.array([wb_index[(c, wb_period)] for c in df["wb_cell"]], dtype=np.int64)
-        per[sheet].append((w, df[cols].reset_index(drop=True)))
+        keep = cols + [c for c in _FAULT_COLUMNS if c in df.columns]
+        per[sheet].append((w, df[keep].reset_index(drop=True)))
 
     ros_cols = [
         "member_code",
@@ -176,7 +182,7 @@ def build_layout(demo: Demo, out_dir: str) -> Layout:
         "roster_status",
     ]
     act_cols = ["member_code", "month", "attended", "excused", "fees_paid"]
-    add("DanhSach", roster, period, ros_cols)
+    add("DanhSach", shown, period, ros_cols)
     add("SinhHoat", _activity(demo, roster, period, period), period, act_cols)
     for c, p in wbs[len(demo.submitting) :]:
         earlier = base[base["wb_cell"] == c]
@@ -274,8 +280,13 @@ def build_layout(demo: Demo, out_dir: str) -> Layout:
         columns=["wb_cell", "member_code", "category", "note"],
     )
     add("DanhGia", dg, period, ["member_code", "category", "note"])
+    # The planted faults' extra rows go after the clean rows of their workbook.
+    for sheet, df in extra.items():
+        add(sheet, df, period, list(SHEETS[sheet].values()))
 
-    sheets, offsets = {}, {}
+    sheets, offsets, dots = {}, {}, {}
+    fault_rows: list[dict] = []
+    files = [f"{c}_{p}.xlsx" for c, p in wbs]
     n_wb = len(wbs)
     for sheet, cols in SHEETS.items():
         names = list(cols.values())
@@ -288,6 +299,21 @@ def build_layout(demo: Demo, out_dir: str) -> Layout:
         order = np.argsort(w, kind="stable")
         w = w[order]
         df = df.iloc[order].reset_index(drop=True)
+        offsets[sheet] = np.searchsorted(w, np.arange(n_wb + 1), side="left")
+        if "_dots" in df.columns:
+            dots[sheet] = df["_dots"].eq(True).to_numpy()
+        if "_fault" in df.columns:
+            hit = np.flatnonzero(df["_fault"].notna().to_numpy())
+            rows = hit - offsets[sheet][w[hit]] + 2  # Excel rows: the header is row 1
+            for h, r in zip(hit, rows, strict=True):
+                rec = {"source": files[w[h]], "sheet": sheet, "row": int(r), "fault": df.at[h, "_fault"]}
+                rule = df.at[h, "_rule"] if "_rule" in df.columns else None
+                if pd.notna(rule):
+                    rec["rule_contains"] = rule
+                else:
+                    rec["column"] = df.at[h, "_column"]
+                    rec["member_code"] = df.at[h, "member_code"]
+                fault_rows.append(rec)
         arrays = []
         for c, kind in zip(names, _kinds(sheet), strict=True):
             s = df[c]
@@ -300,7 +326,6 @@ def build_layout(demo: Demo, out_dir: str) -> Layout:
             else:
                 arrays.append(s.astype(object).where(s.notna(), None).to_numpy(dtype=object))
         sheets[sheet] = arrays
-        offsets[sheet] = np.searchsorted(w, np.arange(n_wb + 1), side="left")
 
     # ThongTin: the secretary is the cell's first listed member; made a few days after the month.
     first_name = roster.drop_duplicates("wb_cell").set_index("wb_cell")["full_name"]
@@ -310,8 +335,16 @@ def build_layout(demo: Demo, out_dir: str) -> Layout:
         created = min(month_end + np.timedelta64(2 + (hash_code(c) % 9), "D"), demo.as_of)
         sec = first_name.get(c, "Nguyễn Văn An")
         info.append([c, _month_label(p), int(np.datetime64(created, "D").astype(np.int64)), str(sec).strip()])
-    files = [f"{c}_{p}.xlsx" for c, p in wbs]
-    return Layout(files=files, info=info, sheets=sheets, offsets=offsets, seed=demo.seed, out_dir=out_dir)
+    return Layout(
+        files=files,
+        info=info,
+        sheets=sheets,
+        offsets=offsets,
+        seed=demo.seed,
+        out_dir=out_dir,
+        dots=dots,
+        faults=fault_rows,
+    )
 
 
 def hash_code(s: str) -> int:

@@ -3,8 +3,9 @@
 The main process lays every sheet out as one long table (all workbooks, sorted by workbook) with
 plain column arrays; workers slice their workbooks out of it. Under ``fork`` the tables are
 inherited, not pickled. Dates travel as day numbers and are written as ``dd/mm/yyyy`` text or as
-real Excel dates (per workbook: all text, all Excel, or mixed row by row), IDs and codes always as
-text so that leading zeros survive. Files are byte-for-byte reproducible (fixed document dates;
+real Excel dates (per workbook: all text, all Excel, or mixed row by row), IDs and codes as text
+so that leading zeros survive. The planted input faults (dvsync.demo.faults) add rows whose dates
+are ``d.m.yyyy`` text (``Layout.dots``) and IDs given as Python ints, written as numbers. Files are byte-for-byte reproducible (fixed document dates;
 xlsxwriter stamps zip members with 1/1/1980).
 """
 
@@ -14,7 +15,7 @@ import multiprocessing as mp
 import os
 import threading
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -50,6 +51,9 @@ class Layout:
     offsets: dict[str, np.ndarray]  # sheet -> row offset of each workbook (len = workbooks + 1)
     seed: int
     out_dir: str
+    # sheet -> per row: write the row's dates as d.m.yyyy text (a cell's own habit, still readable)
+    dots: dict[str, np.ndarray] = field(default_factory=dict)
+    faults: list[dict] = field(default_factory=list)  # planted input faults (dvsync.demo.faults)
 
 
 _LAYOUT: Layout | None = None
@@ -58,6 +62,17 @@ _LAYOUT: Layout | None = None
 def _day_text(day: int) -> str:
     d = _EPOCH + timedelta(days=int(day))
     return f"{d.day:02d}/{d.month:02d}/{d.year}"
+
+
+def _day_dots(day: int) -> str:
+    """d.m.yyyy without padding, as some secretaries type dates."""
+    d = _EPOCH + timedelta(days=int(day))
+    return f"{d.day}.{d.month}.{d.year}"
+
+
+def _is_number(v) -> bool:
+    """An ID or code typed as a number (Excel drops its leading zeros)."""
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
 
 def _write_one(layout: Layout, w: int) -> None:
@@ -98,6 +113,7 @@ def _write_one(layout: Layout, w: int) -> None:
             continue
         cols = [col[lo:hi].tolist() for col in layout.sheets[sheet]]
         excel = (rng.random(hi - lo) < 0.5) if date_mode == 2 else np.full(hi - lo, date_mode == 1)
+        dots = layout.dots[sheet][lo:hi] if sheet in layout.dots else np.zeros(hi - lo, dtype=bool)
         for r in range(hi - lo):
             row = r + 1
             for c, kind in enumerate(kinds):
@@ -105,14 +121,16 @@ def _write_one(layout: Layout, w: int) -> None:
                 if kind == "d":
                     if v == NAT_DAY:
                         continue
-                    if excel[r]:
+                    if dots[r]:
+                        ws.write_string(row, c, _day_dots(v))
+                    elif excel[r]:
                         ws.write_number(row, c, v + _EXCEL_OFFSET, datef)
                     else:
                         ws.write_string(row, c, _day_text(v))
                 elif kind == "y":
                     ws.write_string(row, c, "Có" if v else "Không")
-                elif kind == "n":
-                    ws.write_number(row, c, v)
+                elif kind == "n" or _is_number(v):
+                    ws.write_number(row, c, int(v))
                 elif v is not None:
                     ws.write_string(row, c, v, text if kind in "im" else None)
     wb.close()
@@ -256,6 +274,7 @@ def _write_one_fast(layout: Layout, w: int) -> None:
         if hi > lo:
             cols = [col[lo:hi].tolist() for col in layout.sheets[sheet]]
             excel = (rng.random(hi - lo) < 0.5) if date_mode == 2 else np.full(hi - lo, date_mode == 1)
+            dots = layout.dots[sheet][lo:hi] if sheet in layout.dots else np.zeros(hi - lo, dtype=bool)
             for r in range(hi - lo):
                 n = r + 2
                 parts = [f'<row r="{n}">']
@@ -265,13 +284,15 @@ def _write_one_fast(layout: Layout, w: int) -> None:
                     if kind == "d":
                         if v == NAT_DAY:
                             continue
-                        if excel[r]:
+                        if dots[r]:
+                            parts.append(_s(ref, _day_dots(v)))
+                        elif excel[r]:
                             parts.append(f'<c r="{ref}" s="2"><v>{v + _EXCEL_OFFSET}</v></c>')
                         else:
                             parts.append(_s(ref, _day_text(v)))
                     elif kind == "y":
                         parts.append(_s(ref, "Có" if v else "Không"))
-                    elif kind == "n":
+                    elif kind == "n" or _is_number(v):
                         parts.append(f'<c r="{ref}"><v>{int(v)}</v></c>')
                     elif v is not None:
                         parts.append(_s(ref, v, 1 if kind in "im" else 0))
