@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -162,7 +163,13 @@ def header_key(text: object) -> str:
     "Số  CCCD" / "so cccd" / "SỐ CCCD:" -> "socccd"."""
     if text is None or (isinstance(text, float) and np.isnan(text)):
         return ""
-    v = unicodedata.normalize("NFD", str(text)).replace("đ", "d").replace("Đ", "D")
+    return _header_key(str(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _header_key(text: str) -> str:
+    # Cached: the same header and label texts recur in every workbook.
+    v = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
     v = "".join(c for c in v if not unicodedata.combining(c))
     return re.sub(r"[^0-9a-z]", "", v.lower())
 

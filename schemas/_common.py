@@ -481,13 +481,23 @@ def split(
     return accepted, quarantine, notes
 
 
-def empty_quarantine() -> pd.DataFrame:
-    df = pd.DataFrame({c: pd.Series(dtype="string") for c in QUARANTINE_COLUMNS})
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
     df["row"] = df["row"].astype("Int64")
     return df
+
+
+_EMPTY: dict[str, pd.DataFrame] = {}
+
+
+def empty_quarantine() -> pd.DataFrame:
+    # Built once: one per workbook adds up to minutes over tens of thousands of workbooks.
+    if "q" not in _EMPTY:
+        _EMPTY["q"] = _empty(tuple(QUARANTINE_COLUMNS))
+    return _EMPTY["q"].copy(deep=False)
 
 
 def empty_notes() -> pd.DataFrame:
-    df = pd.DataFrame({c: pd.Series(dtype="string") for c in NOTE_COLUMNS})
-    df["row"] = df["row"].astype("Int64")
-    return df
+    if "n" not in _EMPTY:
+        _EMPTY["n"] = _empty(tuple(NOTE_COLUMNS))
+    return _EMPTY["n"].copy(deep=False)
