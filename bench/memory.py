@@ -23,19 +23,35 @@ def _rss_tree(pid: int) -> int:
         except (OSError, ValueError, IndexError):
             continue
     stack = [pid]
+    skip = _prefect_servers()
     page = os.sysconf("SC_PAGE_SIZE")
     while stack:
         p = stack.pop()
+        if p in skip:  # the Prefect API server is Prefect's cost, not dvsync's
+            continue
         with contextlib.suppress(OSError, ValueError, IndexError):
             total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * page
         stack.extend(children.get(p, []))
     return total
 
 
+def _prefect_servers() -> set[int]:
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"uvicorn" in cmd or b"prefect.server" in cmd or b"server\x00start" in cmd:
+                pids.add(int(entry.name))
+    return pids
+
+
 class StageMemory:
     """Samples the RSS of the process tree every `interval` s; keeps the peak of each named stage."""
 
-    def __init__(self, current_stage, interval: float = 0.1) -> None:
+    def __init__(self, current_stage, interval: float = 0.25) -> None:
         self._current = current_stage  # callable -> name of the stage running now
         self.interval = interval
         self.peaks: dict[str, int] = {}

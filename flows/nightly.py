@@ -54,11 +54,15 @@ def nightly_reconciliation(
     central_data, central_q, central_counts = tasks.validate_central(raw)
     del raw
     new, present = tasks.inventory_workbooks(str(inp.submissions), inp.results)
-    # One batch per worker of the task runner: local processes here, Dask workers when scaled out.
-    batches, per_batch = _batches(new, dask_workers)
-    parsed = tasks.parse_workbooks.map(batches, workers=unmapped(per_batch or inp.workers))
-    results = [r for future in parsed for r in future.result()]
-    subs, subs_q, files = tasks.store_submissions(results, inp.results, inp.period, present)
+    # Batches of workbooks: parsed by a local process pool one after the other, or all at once on
+    # the Dask workers when scaled out; each is stored as it arrives (the store has one writer).
+    batches = _batches(new, dask_workers)
+    if dask_workers:
+        parsed = tasks.parse_workbooks.map(batches, workers=unmapped(1))
+        loads = [tasks.load_batch(future.result(), inp.results) for future in parsed]
+    else:
+        loads = [tasks.load_batch(tasks.parse_workbooks(b, inp.workers), inp.results) for b in batches]
+    subs, subs_q, files = tasks.store_submissions(loads, inp.results, inp.period, present)
 
     findings = tasks.reconcile(central_data, subs, ctx)
     if committee:
@@ -82,12 +86,10 @@ def nightly_reconciliation(
     return summary
 
 
-def _batches(items: list, dask_workers: int, size: int = 2000) -> tuple[list[list], int]:
-    """Split the new workbooks into batches. Locally: one batch parsed by a process pool."""
-    if not dask_workers:
-        return [items], 0
-    n = max(dask_workers, -(-len(items) // size))
-    return [items[i::n] for i in range(n)], 1
+def _batches(items: list, dask_workers: int, size: int = 2000) -> list[list]:
+    """Split the new workbooks into batches of at most `size` (at least one per Dask worker)."""
+    n = max(dask_workers, -(-len(items) // size), 1)
+    return [items[i * len(items) // n : (i + 1) * len(items) // n] for i in range(n)]
 
 
 def summary_text(summary: dict) -> str:

@@ -89,20 +89,31 @@ def parse_workbooks(files: list[tuple[str, str]], workers: int) -> list:
         return _parse_all([Path(p) for p, _ in files], [name for _, name in files], workers)
 
 
-@task(name="store-submissions", cache_policy=NONE, retries=2, retry_delay_seconds=5)
-def store_submissions(
-    results: list, results_url: str, period: str, present: set[str]
-) -> tuple[SubmissionData, pd.DataFrame, dict]:
-    """Load the new workbooks into the sync store; return the period's submissions and quarantine."""
+@task(name="load-batch", cache_policy=NONE, retries=2, retry_delay_seconds=5)
+def load_batch(results: list, results_url: str) -> dict:
+    """Store one parsed batch in the sync store at once, so memory holds one batch, not the month."""
     from connectors.store import ResultsStore
 
     logger = get_run_logger()
-    rejected = [r for r in results if r.error]
-    for r in rejected:
-        logger.warning("%s", r.error)
+    for r in results:
+        if r.error:
+            logger.warning("%s", r.error)
+    with stage("store submissions"):
+        counts = ResultsStore(results_url).load_workbooks(results)
+    counts["files_new"] = sum(not r.error for r in results)
+    counts["files_rejected"] = sum(bool(r.error) for r in results)
+    return counts
+
+
+@task(name="store-submissions", cache_policy=NONE, retries=2, retry_delay_seconds=5)
+def store_submissions(
+    loads: list[dict], results_url: str, period: str, present: set[str]
+) -> tuple[SubmissionData, pd.DataFrame, dict]:
+    """The period's submissions and quarantine from the sync store (every batch is loaded)."""
+    from connectors.store import ResultsStore
+
     store = ResultsStore(results_url)
     with stage("store submissions"):
-        loaded = store.load_workbooks(results)
         subs = store.submissions(period)
         books = store.workbooks()
         books = (
@@ -111,11 +122,17 @@ def store_submissions(
         quarantine = pd.concat(
             [file_faults(books, period), store.quarantine(period, checksums=present)], ignore_index=True
         )
-    logger.info("Kho bảng nộp: %s", loaded)
+    loaded = {
+        k: sum(c.get(k, 0) for c in loads)
+        for k in ("loaded", "superseded", "skipped", "rejected", "rows", "quarantined")
+    }
+    new = sum(c["files_new"] for c in loads)
+    rejected = sum(c["files_rejected"] for c in loads)
+    get_run_logger().info("Kho bảng nộp: %s", loaded)
     report = {
-        "files_new": len(results) - len(rejected),
-        "files_unchanged": len(present) - len(results),
-        "files_rejected": len(rejected),
+        "files_new": new,
+        "files_unchanged": len(present) - new - rejected,
+        "files_rejected": rejected,
         "store": loaded,
         "rows": sheet_counts(books, period),
     }
