@@ -279,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
         "members": args.members,
         "seed": args.seed,
         "machine": machine(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+        "command": f"python -m bench.run --members {args.members}",
         "generate": json.loads((data / "generate.json").read_text())
         if (data / "generate.json").exists()
         else None,
@@ -342,7 +346,7 @@ def markdown(r: dict) -> str:
         "",
         f"Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores, {r['machine']['memory_mb']:,} MB; "
         f"Python {r['machine']['python']}, pandas {r['machine']['pandas']}, prefect {r['machine']['prefect']}.",
-        f"Data: as_of {r['as_of']}, period {r['period']}.",
+        f"Data: as_of {r['as_of']}, period {r['period']}. Commit {r.get('commit')}: `{r.get('command')}`.",
         "",
     ]
     if r.get("generate"):
