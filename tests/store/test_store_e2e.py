@@ -170,7 +170,8 @@ def test_findings_follow_the_corrected_workbook(scenario, backend):
     assert _rows(steps, DAYS[1], "ROSTER_MISSING_IN_CELL", x).empty
     found = _rows(steps, DAYS[2], "ROSTER_MISSING_IN_CELL", x)
     assert found[["org_code", "status"]].values.tolist() == [[pick["C2"], "new"]]
-    assert _rows(steps, DAYS[4], "ROSTER_MISSING_IN_CELL", x).empty
+    # Resolved by the correction: findings.csv lists it that day as resolved (contract §3 status).
+    assert _rows(steps, DAYS[4], "ROSTER_MISSING_IN_CELL", x)["status"].tolist() == ["resolved"]
     hist = steps["history"]
     row = hist[(hist["list_code"] == "ROSTER_MISSING_IN_CELL") & (hist["member_code"] == x)]
     assert row[["status", "first_seen", "last_seen", "resolved_on"]].values.tolist() == [
