@@ -6,11 +6,9 @@ runs on the bundled demo data.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 from prefect import flow, get_run_logger, unmapped
@@ -90,10 +88,3 @@ def _batches(items: list, dask_workers: int, size: int = 2000) -> list[list]:
     """Split the new workbooks into batches of at most `size` (at least one per Dask worker)."""
     n = max(dask_workers, -(-len(items) // size), 1)
     return [items[i * len(items) // n : (i + 1) * len(items) // n] for i in range(n)]
-
-
-def summary_text(summary: dict) -> str:
-    return json.dumps(summary["counts_per_list"], ensure_ascii=False, indent=1)
-
-
-__all__ = ["nightly_reconciliation", "Path"]

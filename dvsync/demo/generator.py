@@ -44,7 +44,7 @@ from dvsync.demo.population import (
     personal_ids,
     reach_dates,
 )
-from schemas.contract import RATING_LABELS
+from schemas.contract import CENTRAL_TABLES, RATING_LABELS
 
 # docs/rules.md leaves `field` open for these lists; the values are those rules/ emits.
 FIELD = {
@@ -1280,23 +1280,10 @@ class Demo:
             }
             for d in self.disc
         ]
-        return pd.DataFrame(rows, columns=["member_code", "decided_on", "form", "decided_by"])
+        return pd.DataFrame(rows, columns=CENTRAL_TABLES["disciplines"])
 
     def transfers_table(self) -> pd.DataFrame:
-        cols = [
-            "transfer_id",
-            "member_code",
-            "kind",
-            "from_cell",
-            "to_org",
-            "letter_date",
-            "notice_sent_on",
-            "received_on",
-            "dossier_received_on",
-            "temporary_until",
-            "returned_on",
-            "fees_paid_through",
-        ]
+        cols = CENTRAL_TABLES["transfers"]
         rows = []
         for t in self.transfers:
             r = {c: t.get(c) for c in cols}
