@@ -53,6 +53,17 @@ def _map_unique(s: pd.Series, fn: Callable[[Any], Any], dtype: str | None = None
     return out.astype(dtype) if dtype else out
 
 
+def _replace_where(s: pd.Series, probe: str, pattern: str, repl: str) -> pd.Series:
+    """``s.str.replace(pattern, repl)`` run only on the values matching ``probe``: Arrow's regex
+    replace allocates for every value, a search does not, and few values need the change."""
+    hit = s.str.contains(probe, regex=True).fillna(False)
+    if not hit.any():
+        return s
+    if hit.mean() > 0.5:
+        return s.str.replace(pattern, repl, regex=True)
+    return s.mask(hit, s[hit].str.replace(pattern, repl, regex=True))
+
+
 def _clean_text(v: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", v)).strip()
 
@@ -61,7 +72,7 @@ def nfc(s: pd.Series) -> pd.Series:
     """Unicode NFC, spaces collapsed, stripped. NA stays NA (empty strings stay empty)."""
     s = s.astype("string")
     if len(s) > 1000:  # big columns: collapse spaces vectorised, NFC only on non-ASCII values
-        out = s.str.replace(r"\s+", " ", regex=True).str.strip()
+        out = _replace_where(s, r"\s\s|[\t\n\f\r]", r"\s+", " ").str.strip()
         wide = ~out.str.fullmatch(r"[\x00-\x7f]*").fillna(True)
         if wide.any():
             out = out.copy()
@@ -136,7 +147,11 @@ def restore_org_code(s: pd.Series) -> pd.Series:
 def clean_code(s: pd.Series) -> pd.Series:
     """A member/transfer code as text: stripped, a float's '.0' removed, empty -> NA."""
 
-    out = s.astype("string").str.replace(r"\s+", "", regex=True).str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    out = _replace_where(s.astype("string"), r"\s", r"\s+", "")
+    # Not str.replace with a back-reference: that leaves Arrow for a Python call per value.
+    floaty = out.str.fullmatch(r"\d+\.0").fillna(False)
+    if floaty.any():
+        out = out.mask(floaty, out.str.slice(stop=-2))
     wide = ~out.str.fullmatch(r"[\x00-\x7f]*").fillna(True)
     if wide.any():  # only non-ASCII codes need NFC
         out = out.copy()
