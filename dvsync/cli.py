@@ -29,6 +29,14 @@ def _source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mapping", help="YAML mapping of the central tables and columns")
     p.add_argument("--chunk-size", dest="chunk_size", type=int, default=100_000, help="rows per fetch")
     p.add_argument(
+        "--partition-members",
+        dest="partition_members",
+        type=int,
+        default=250_000,
+        help="members per partition: validation and member rules run one partition at a time, "
+        "or in parallel on Dask (default 250000)",
+    )
+    p.add_argument(
         "--dask-address",
         dest="dask_address",
         help="run the tasks on an existing Dask cluster (default: $DVSYNC_DASK_ADDRESS, else locally)",
@@ -111,6 +119,7 @@ def _run_flow(args: argparse.Namespace, mode: str) -> int:
             mode=mode,
             chunk_size=args.chunk_size,
             dask_workers=dask_workers,
+            partition_members=args.partition_members,
         )
     except SourceUnavailable as exc:
         print(f"dvsync: không đọc được nguồn dữ liệu: {exc}", file=sys.stderr)

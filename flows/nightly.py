@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -15,7 +16,9 @@ from prefect import flow, get_run_logger, unmapped
 
 from dvsync.datasets import RunContext
 from dvsync.inputs import resolve_inputs
+from dvsync.partitions import GLOBAL_TABLES, route_rows
 from flows import tasks
+from schemas.contract import CENTRAL_TABLES
 
 
 @flow(name="nightly-reconciliation", log_prints=True)
@@ -31,11 +34,14 @@ def nightly_reconciliation(
     mode: str = "nightly",
     chunk_size: int = 100_000,
     dask_workers: int = 0,
+    partition_members: int = 250_000,
 ) -> dict:
     """Reconcile the central member database with the cells' submissions and publish the lists.
 
     ``committee`` limits the run's outputs to one committee's subtree (the dossier audit).
-    ``dask_workers`` > 0 splits the workbooks into batches for that many task-runner workers.
+    ``dask_workers`` > 0 splits the workbooks into batches, and the members into partitions, for
+    that many task-runner workers. ``partition_members``: members per partition (about; a
+    partition is a chunk of grassroots organisations, kept by province-level committee).
     Returns the run summary (also written to ``summary.json``).
     """
     from connectors.publish.artifacts import install_log_masking
@@ -49,8 +55,10 @@ def nightly_reconciliation(
     logger.info("Đối soát ngày %s, kỳ %s (%s)", inp.as_of.strftime("%d/%m/%Y"), inp.period, mode)
 
     raw = tasks.extract_central(inp.central, mapping, chunk_size)
-    central_data, central_q, central_counts = tasks.validate_central(raw)
+    whole_raw, parts_raw, member_part = tasks.partition_central(raw, partition_members, dask_workers)
     del raw
+    whole, whole_q, whole_counts = tasks.validate_central(whole_raw, GLOBAL_TABLES)
+    del whole_raw
     new, present = tasks.inventory_workbooks(str(inp.submissions), inp.results)
     # Batches of workbooks: parsed by a local process pool one after the other, or all at once on
     # the Dask workers when scaled out; each is stored as it arrives (the store has one writer).
@@ -62,9 +70,25 @@ def nightly_reconciliation(
         loads = [tasks.load_batch(tasks.parse_workbooks(b, inp.workers), inp.results) for b in batches]
     subs, subs_q, files = tasks.store_submissions(loads, inp.results, inp.period, present)
 
-    findings = tasks.reconcile(central_data, subs, ctx)
+    # Member-level validation and rules per partition (each gets the SinhHoat and DanhGia rows of
+    # its own members), then the rules that cross partitions once over the whole tree.
+    activity = route_rows(subs.activity, member_part, len(parts_raw))
+    screening = route_rows(subs.screening, member_part, len(parts_raw))
+    unused = {
+        t: df.iloc[:0] for t, df in subs.tables().items() if t not in ("workbooks", "activity", "screening")
+    }
+    part_subs = [
+        replace(subs, activity=a, screening=s, **unused) for a, s in zip(activity, screening, strict=True)
+    ]
+    n_parts = len(parts_raw)
+    parts = _run_partitions(parts_raw, part_subs, ctx, concurrent=bool(dask_workers))
+    del parts_raw, part_subs
+    findings, part_q, part_counts = tasks.reconcile_tree(whole, parts, subs, ctx)
+    central_counts = {t: {**whole_counts, **part_counts}[t] for t in CENTRAL_TABLES}
+    central_q = pd.concat([whole_q, part_q], ignore_index=True)
+    del parts
     if committee:
-        findings = tasks.scope_to_committee(findings, central_data.organizations, committee)
+        findings = tasks.scope_to_committee(findings, whole.organizations, committee)
 
     run = {
         "run_id": uuid.uuid4().hex,
@@ -79,9 +103,25 @@ def nightly_reconciliation(
     summary = tasks.build_summary(
         inp, run, central_counts, subs, subs_q, files, findings, quarantine, time.perf_counter() - started
     )
-    tasks.publish(findings, quarantine, summary, central_data.organizations, inp, committee)
+    summary["partitions"] = n_parts
+    tasks.publish(findings, quarantine, summary, whole.organizations, inp, committee)
     logger.info("Kết quả tại %s", inp.out)
     return summary
+
+
+def _run_partitions(parts: list[dict], subs: list, ctx: RunContext, concurrent: bool) -> list[dict]:
+    """Every partition through ``reconcile-partition``: all at once on a Dask cluster; one after
+    the other on the local thread pool, so memory holds one partition's big tables at a time."""
+    logger = get_run_logger()
+    if concurrent:
+        futures = tasks.reconcile_partition.map(range(len(parts)), parts, subs, unmapped(ctx))
+        return [f.result() for f in futures]
+    done = []
+    for i in range(len(parts)):
+        done.append(tasks.reconcile_partition(i, parts[i], subs[i], ctx))
+        parts[i] = {}  # this partition's raw tables are no longer needed
+        logger.info("Phần %d/%d xong", i + 1, len(parts))
+    return done
 
 
 def _batches(items: list, dask_workers: int, size: int = 2000) -> list[list]:

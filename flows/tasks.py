@@ -10,6 +10,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
@@ -51,12 +52,111 @@ def extract_central(source: str, mapping: str | None, chunk_size: int) -> dict[s
     return raw
 
 
+@task(name="partition-central", cache_policy=NONE)
+def partition_central(
+    raw: dict[str, pd.DataFrame], partition_members: int, min_partitions: int
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, pd.DataFrame]], pd.Series]:
+    """Whole tables (organisations, transfers) and one set of member tables per partition."""
+    from dvsync.partitions import split_central
+
+    with stage("partition"):
+        whole, parts, member_part = split_central(raw, partition_members, min_partitions)
+    sizes = ", ".join(f"{len(p.get('members', [])):,}" for p in parts)
+    get_run_logger().info("Chia %d phần theo đảng bộ trực thuộc (đảng viên: %s)", len(parts), sizes)
+    return whole, parts, member_part
+
+
 @task(name="validate-central", cache_policy=NONE)
-def validate_central(raw: dict[str, pd.DataFrame]) -> tuple[CentralData, pd.DataFrame, dict]:
+def validate_central(
+    raw: dict[str, pd.DataFrame], tables: list[str] | None = None
+) -> tuple[CentralData, pd.DataFrame, dict]:
     from schemas.central import validate_central as _validate
 
     with stage("validate central"):
-        return _validate(raw, source="central")
+        return _validate(raw, source="central", tables=tables)
+
+
+@task(name="reconcile-partition", cache_policy=NONE)
+def reconcile_partition(
+    index: int, raw: dict[str, pd.DataFrame], submissions: SubmissionData, ctx: RunContext
+) -> dict:
+    """One partition: validate its member tables and run the member-level rules on them.
+
+    Returns the partition's validated members (the tree-level rules need every member), its raw
+    findings, quarantine and counts; its big tables (ratings, documents, ...) end here."""
+    from dvsync.partitions import MEMBER_TABLES
+    from rules.reconcile import member_rules
+    from schemas.central import validate_central as _validate
+
+    with stage("validate central"):
+        data, quarantine, counts = _validate(raw, source="central", tables=MEMBER_TABLES)
+        del raw
+        records = data.members.pop("_record").to_numpy() if "_record" in data.members else None
+        for table in MEMBER_TABLES[1:]:
+            setattr(data, table, getattr(data, table).drop(columns="_record", errors="ignore"))
+    with stage("reconcile"):
+        found = member_rules(data, submissions, ctx)
+    n = sum(len(f) for f in found.values())
+    get_run_logger().info("Phần %d: %s đảng viên, %d phát hiện", index + 1, f"{len(data.members):,}", n)
+    return {
+        "members": data.members,
+        "records": records,
+        "findings": list(found.values()),
+        "quarantine": quarantine,
+        "counts": counts,
+    }
+
+
+@task(name="reconcile-tree", cache_policy=NONE)
+def reconcile_tree(
+    whole: CentralData, parts: list[dict], submissions: SubmissionData, ctx: RunContext
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The rules that cross partitions (transfers, rosters, duplicates, admission) over every
+    member, then every partition's findings finalized together: (findings, quarantine, counts)."""
+    from dataclasses import replace
+
+    from rules.reconcile import finalize_findings, tree_rules
+
+    with stage("reconcile"):
+        members = [p["members"] for p in parts if len(p["members"])]
+        if members:
+            # Back in export order: the rules then see exactly what one partition would give them.
+            order = np.argsort(
+                np.concatenate([p["records"] for p in parts if len(p["members"])]), kind="stable"
+            )
+            whole = replace(
+                whole, members=pd.concat(members, ignore_index=True).take(order).reset_index(drop=True)
+            )
+        found = tree_rules(whole, submissions, ctx)
+        local = [f for p in parts for f in p["findings"]]
+        findings = finalize_findings([*local, *found.values()], whole.organizations, ctx)
+    quarantine = pd.concat(
+        [p["quarantine"] for p in parts if len(p["quarantine"])] or [parts[0]["quarantine"]]
+    )
+    counts: dict[str, dict] = {}
+    for p in parts:
+        for table, c in p["counts"].items():
+            counts[table] = _add_counts(counts.get(table), c)
+    get_run_logger().info(
+        "Phát hiện %d trường hợp trong %d danh sách", len(findings), findings["list_code"].nunique()
+    )
+    return findings, quarantine.reset_index(drop=True), counts
+
+
+def _add_counts(a: dict | None, b: dict) -> dict:
+    """Counts of one table summed over partitions (read / accepted / quarantined, per-rule counts)."""
+    if a is None:
+        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in b.items()}
+    out = dict(a)
+    for k, v in b.items():
+        if isinstance(v, dict):
+            merged = dict(a.get(k, {}))
+            for rule, n in v.items():
+                merged[rule] = merged.get(rule, 0) + n
+            out[k] = dict(sorted(merged.items()))
+        else:
+            out[k] = a.get(k, 0) + v
+    return out
 
 
 @task(name="inventory-workbooks", cache_policy=NONE)
@@ -182,18 +282,6 @@ def file_faults(workbooks: pd.DataFrame, period: str) -> pd.DataFrame:
         .sort_values("source")
         .reset_index(drop=True)
     )
-
-
-@task(name="reconcile", cache_policy=NONE)
-def reconcile(central: CentralData, submissions: SubmissionData, ctx: RunContext) -> pd.DataFrame:
-    from rules import reconcile as _reconcile
-
-    with stage("reconcile"):
-        findings = _reconcile(central, submissions, ctx)
-    get_run_logger().info(
-        "Phát hiện %d trường hợp trong %d danh sách", len(findings), findings["list_code"].nunique()
-    )
-    return findings
 
 
 @task(name="record-history", cache_policy=NONE, retries=2, retry_delay_seconds=5)

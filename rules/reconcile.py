@@ -21,8 +21,51 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else none()
 
 
-def run_rules(central: CentralData, submissions: SubmissionData, ctx: RunContext) -> dict[str, pd.DataFrame]:
-    """Every family's raw findings (before ``finalize``), keyed by family name."""
+def member_rules(
+    central: CentralData, submissions: SubmissionData, ctx: RunContext
+) -> dict[str, pd.DataFrame]:
+    """The families that look at one member at a time (identity, dossier, screening, badges).
+
+    Each member's findings depend only on that member's rows, so these run per partition:
+    ``central`` holds the partition's members and their ratings, disciplines, documents, badges
+    and gaps; ``submissions`` the SinhHoat and DanhGia rows of those members (and every workbook)."""
+    as_of, period = pd.Timestamp(ctx.as_of).normalize(), ctx.period
+    wb = submissions.workbooks
+    scr = screened(central.members)  # filtered once; the rules' own screened() then costs nothing
+    out: dict[str, pd.DataFrame] = {}
+    out["identity"] = idn.invalid_personal_id(scr)
+    out["dossier"] = _concat(
+        [
+            do.dossier_missing_doc(scr, central.dossier_documents, as_of, ctx.mode),
+            do.probation_overdue(scr, as_of),
+        ]
+    )
+    # Removal lists first: BADGE_WITHHELD depends on them.
+    removal = _concat(
+        [
+            sc.removal_absence_or_fees(scr, submissions.activity, wb, period),
+            sc.removal_two_years_kht(scr, central.ratings),
+        ]
+    )
+    out["screening"] = _concat(
+        [
+            sc.screen_not_completed(scr, central.ratings),
+            sc.screen_discipline(scr, central.disciplines, as_of),
+            sc.screen_low_standing(scr, period_rows(submissions.screening, wb, period), period),
+            removal,
+        ]
+    )
+    # Computed once for both badge lists (the milestone dates of every member).
+    candidates = bd.badge_candidates(scr, central.activity_gaps, central.badges, as_of)
+    badge_args = (scr, central.activity_gaps, central.badges, central.disciplines, removal, as_of, candidates)
+    out["badges"] = _concat([bd.badge_due(*badge_args), bd.badge_withheld(*badge_args)])
+    return out
+
+
+def tree_rules(central: CentralData, submissions: SubmissionData, ctx: RunContext) -> dict[str, pd.DataFrame]:
+    """The families that cross cells and partitions: transfers (two ends), rosters (a member listed
+    elsewhere, a person twice) and admission. They need every member but none of the big member
+    tables (ratings, documents), so they run once over the whole tree."""
     as_of, period = pd.Timestamp(ctx.as_of).normalize(), ctx.period
     members, orgs, transfers = central.members, central.organizations, central.transfers
     wb = submissions.workbooks
@@ -33,7 +76,7 @@ def run_rules(central: CentralData, submissions: SubmissionData, ctx: RunContext
     all_out = period_rows_all(submissions.transfers_out, wb)
     all_in = period_rows_all(submissions.transfers_in, wb)
 
-    scr = screened(members)  # filtered once; the rules' own screened() then costs nothing
+    scr = screened(members)
     out: dict[str, pd.DataFrame] = {}
     paired_out, paired_in = tr.pair_out(transfers, all_out), tr.pair_in(transfers, all_in, orgs)
     sos = tr.still_on_sender_pairs(transfers, members, roster)
@@ -59,34 +102,17 @@ def run_rules(central: CentralData, submissions: SubmissionData, ctx: RunContext
             ro.submission_missing(orgs, members, cells_sent, period),
         ]
     )
-    out["identity"] = idn.invalid_personal_id(scr)
-    out["dossier"] = _concat(
-        [
-            do.dossier_missing_doc(scr, central.dossier_documents, as_of, ctx.mode),
-            do.probation_overdue(scr, as_of),
-        ]
-    )
-    # Removal lists first: BADGE_WITHHELD depends on them.
-    removal = _concat(
-        [
-            sc.removal_absence_or_fees(scr, submissions.activity, wb, period),
-            sc.removal_two_years_kht(scr, central.ratings),
-        ]
-    )
-    out["screening"] = _concat(
-        [
-            sc.screen_not_completed(scr, central.ratings),
-            sc.screen_transfer_rules(scr, out["transfers"]),
-            sc.screen_discipline(scr, central.disciplines, as_of),
-            sc.screen_low_standing(scr, period_rows(submissions.screening, wb, period), period),
-            removal,
-        ]
-    )
-    # Computed once for both badge lists (the milestone dates of every member).
-    candidates = bd.badge_candidates(scr, central.activity_gaps, central.badges, as_of)
-    badge_args = (scr, central.activity_gaps, central.badges, central.disciplines, removal, as_of, candidates)
-    out["badges"] = _concat([bd.badge_due(*badge_args), bd.badge_withheld(*badge_args)])
+    out["screening"] = sc.screen_transfer_rules(scr, out["transfers"])
     out["admission"] = ad.admission(period_rows(submissions.candidates, wb, period), as_of)
+    return out
+
+
+def run_rules(central: CentralData, submissions: SubmissionData, ctx: RunContext) -> dict[str, pd.DataFrame]:
+    """Every family's raw findings (before ``finalize``), keyed by family name: the member-level
+    families and the tree-level ones over the same data (one partition)."""
+    out = member_rules(central, submissions, ctx)
+    for family, found in tree_rules(central, submissions, ctx).items():
+        out[family] = _concat([out[family], found]) if family in out else found
     return out
 
 
@@ -107,4 +133,12 @@ def period_rows_all(rows: pd.DataFrame, workbooks: pd.DataFrame) -> pd.DataFrame
 def reconcile(central: CentralData, submissions: SubmissionData, ctx: RunContext) -> pd.DataFrame:
     """All findings of the run, finalized (id, committee, severity, source), deterministic order."""
     found = run_rules(central, submissions, ctx)
-    return finalize(_concat(list(found.values())), central.organizations, pd.Timestamp(ctx.as_of).normalize())
+    return finalize_findings(list(found.values()), central.organizations, ctx)
+
+
+def finalize_findings(
+    found: list[pd.DataFrame], organizations: pd.DataFrame, ctx: RunContext
+) -> pd.DataFrame:
+    """Raw findings of any number of partitions and families -> the run's findings. The order of
+    the pieces does not matter: ``finalize`` sorts and identifies every row."""
+    return finalize(_concat(found), organizations, pd.Timestamp(ctx.as_of).normalize())

@@ -389,6 +389,9 @@ def validate_table(
     """One central table -> (accepted rows, quarantine, notes). Row numbers are 1-based record
     positions in the export."""
     raw = raw.reset_index(drop=True)
+    # A partition's rows carry their record number in the whole export (dvsync.partitions).
+    partitioned = "_record" in raw.columns
+    records = raw.pop("_record").to_numpy() if partitioned else np.arange(1, len(raw) + 1)
     # The mapping file may leave a column in another case/spacing: match it like a header.
     wanted = {re.sub(r"[^a-z0-9]", "", c.lower()): c for c in CENTRAL_TABLES[table]}
     raw = raw.rename(
@@ -397,7 +400,7 @@ def validate_table(
     ctx = Ctx(
         source=f"{source}.{table}",
         sheet=table,
-        rows=pd.Series(np.arange(1, len(raw) + 1)),
+        rows=pd.Series(records),
         row_word="Bản ghi",
     )
     clean, issues = normalize_columns(raw, SPECS[table], ctx)
@@ -415,6 +418,8 @@ def validate_table(
         else issues
     )
     accepted, quarantine, notes = split(clean, all_issues, ctx)
+    if partitioned:  # keep the export order across partitions (see dvsync.partitions)
+        accepted = accepted.assign(_record=records[accepted.index.to_numpy()])
     return accepted.reset_index(drop=True), quarantine, notes
 
 
@@ -422,23 +427,27 @@ def validate_central(
     raw: dict[str, pd.DataFrame],
     source: str = "central",
     notes_out: list | None = None,
+    tables: list[str] | None = None,
 ) -> tuple[CentralData, pd.DataFrame, dict]:
     """Normalise and validate every central table.
 
     Returns (accepted data, quarantine rows, counts) where counts[table] = {read, accepted,
     quarantined, warnings: {check: n}, normalized: {step: n}}; read == accepted + quarantined.
     Notes (automatic fixes and cross-field warnings, one line per row and rule) are appended to
-    ``notes_out`` when given. A missing table is an empty one.
+    ``notes_out`` when given. A missing table is an empty one. ``tables``: validate and count only
+    these (a partition's member tables, or the whole ones); the others are empty.
     """
-    tables: dict[str, pd.DataFrame] = {}
+    accepted_tables: dict[str, pd.DataFrame] = {}
     quarantines: list[pd.DataFrame] = []
     counts: dict[str, dict] = {}
     for table, columns in CENTRAL_TABLES.items():
-        frame = raw.get(table)
+        frame = raw.get(table) if tables is None or table in tables else None
         if frame is None:
             frame = pd.DataFrame({c: pd.Series(dtype="string") for c in columns})
         accepted, quarantine, notes = validate_table(table, frame, source)
-        tables[table] = accepted
+        accepted_tables[table] = accepted
+        if tables is not None and table not in tables:
+            continue
         quarantines.append(quarantine)
         sev = notes["severity"] if len(notes) else pd.Series(dtype="string")
         counts[table] = {
@@ -455,4 +464,4 @@ def validate_central(
             notes_out.append(notes)
     q = [x for x in quarantines if len(x)]
     quarantine = pd.concat(q, ignore_index=True) if q else empty_quarantine()
-    return CentralData(**tables), quarantine, counts
+    return CentralData(**accepted_tables), quarantine, counts

@@ -65,7 +65,10 @@ def test_dask_local_cluster_gives_the_same_findings(
     found = (tmp_path / "dask" / "findings.csv").read_bytes()
     assert found.count(b"\n") > 10
     assert found == (tmp_path / "local" / "findings.csv").read_bytes()
-    assert "parse_workbooks" in ran, ran
+    # Workbook batches and member partitions (one per worker at least) ran on the cluster.
+    assert {"parse_workbooks", "reconcile_partition"} <= ran, ran
+    summary = json.loads((tmp_path / "dask" / "summary.json").read_text())
+    assert summary["partitions"] >= 2
 
 
 class _FlakyProxy:

@@ -1,0 +1,135 @@
+"""Partitions of one run: chunks of grassroots organisations, kept together by province-level committee.
+
+A partition holds the members of its cells and every row keyed by those members (ratings,
+disciplines, dossier documents, badges, activity gaps; the cells' SinhHoat and DanhGia rows).
+Validation and the member-level rules run per partition, so a run's memory holds one partition's
+big tables at a time and the partitions can run on several workers (Dask). What crosses
+partitions (transfers, rosters, duplicates) is reconciled once over the whole tree.
+
+Pure functions: DataFrames in, DataFrames out; no I/O.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dvsync.tree import ancestors
+from rules.normalize import clean_code, restore_org_code
+from schemas.contract import CENTRAL_TABLES
+
+# Tables routed by member: everything keyed by member_code. Organisations and transfers are
+# small and cross partitions (a transfer has two ends), so they stay whole.
+MEMBER_TABLES = ["members", "ratings", "disciplines", "dossier_documents", "badges", "activity_gaps"]
+GLOBAL_TABLES = [t for t in CENTRAL_TABLES if t not in MEMBER_TABLES]
+RECORD = "_record"  # 1-based record number in the export: quarantine rows name it, whatever the partition
+
+
+def plan_partitions(organizations: pd.DataFrame, cell_members: pd.Series, target: int) -> pd.Series:
+    """cell_code -> partition number (0..n-1).
+
+    Grassroots organisations are taken in tree order (province-level committee, then code) and
+    packed into partitions of about ``target`` members; a committee larger than ``target`` is cut
+    into chunks of its grassroots organisations. ``cell_members``: members per cell code.
+    """
+    orgs = organizations.dropna(subset=["org_code"]).drop_duplicates("org_code")
+    codes = set(orgs["org_code"])
+    root = orgs["parent_code"].isna() | ~orgs["parent_code"].isin(codes)
+    level1 = set(orgs.loc[orgs["parent_code"].isin(set(orgs.loc[root, "org_code"])), "org_code"])
+    grassroots_codes = set(
+        orgs.loc[orgs["kind"].isin(["grassroots_committee", "grassroots_cell"]), "org_code"]
+    )
+    pairs = ancestors(orgs)  # (org, each ancestor and itself)
+    upper = pairs[pairs["ancestor_code"].isin(level1)].drop_duplicates("org_code")
+    upper = upper.set_index("org_code")["ancestor_code"]
+    grassroots = pairs[pairs["ancestor_code"].isin(grassroots_codes)].drop_duplicates("org_code")
+    grassroots = grassroots.set_index("org_code")["ancestor_code"]
+    cells = pd.DataFrame({"cell_code": cell_members.index.astype("string"), "n": cell_members.to_numpy()})
+    cells["grassroots"] = cells["cell_code"].map(grassroots).fillna(cells["cell_code"])
+    cells["upper"] = cells["cell_code"].map(upper).fillna("")
+    units = (
+        cells.groupby(["upper", "grassroots"], sort=True)["n"].sum().reset_index()
+    )  # grassroots orgs in tree order
+    if units.empty:
+        return pd.Series(dtype="int64", index=pd.Index([], dtype="string", name="cell_code"))
+    target = max(int(target), 1)
+    # Greedy packing: a new partition when the running total passes the target, or at a new
+    # province-level committee once the current partition is at least half full.
+    part = np.zeros(len(units), dtype=np.int64)
+    filled, p, prev_upper = 0, 0, None
+    for i, (u, n) in enumerate(zip(units["upper"].tolist(), units["n"].tolist(), strict=True)):
+        if filled and (filled + n > target or (u != prev_upper and filled >= target // 2)):
+            p, filled = p + 1, 0
+        part[i] = p
+        filled += n
+        prev_upper = u
+    unit_part = pd.Series(part, index=pd.MultiIndex.from_frame(units[["upper", "grassroots"]]))
+    key = pd.MultiIndex.from_frame(cells[["upper", "grassroots"]])
+    return pd.Series(unit_part.reindex(key).to_numpy(), index=pd.Index(cells["cell_code"], name="cell_code"))
+
+
+def member_partitions(members: pd.DataFrame, cell_partition: pd.Series) -> pd.Series:
+    """member_code (normalised) -> partition: the partition of the member's cell. A code found in
+    several rows (a duplicate validation will quarantine) follows its first row, so every row of a
+    member lands in one partition; a cell outside the tree goes to partition 0."""
+    code = clean_code(members["member_code"])
+    cell = restore_org_code(members["cell_code"])
+    part = cell.map(cell_partition).fillna(0).astype("int64")
+    first = pd.DataFrame({"code": code, "part": part.to_numpy()}).dropna(subset=["code"])
+    return first.drop_duplicates("code").set_index("code")["part"]
+
+
+def route(rows: pd.DataFrame, member_partition: pd.Series, column: str = "member_code") -> np.ndarray:
+    """Partition of every row by its member code (normalised as validation will); rows of an
+    unknown member go to partition 0, where validation and the rules see them as before."""
+    if rows.empty or column not in rows.columns:
+        return np.zeros(len(rows), dtype=np.int64)
+    return clean_code(rows[column]).map(member_partition).fillna(0).astype("int64").to_numpy()
+
+
+def split_central(
+    raw: dict[str, pd.DataFrame], target: int, min_partitions: int = 1
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, pd.DataFrame]], pd.Series]:
+    """The raw central tables -> (whole tables, one dict of member tables per partition, the
+    member -> partition map). Rows keep their export record number in ``_record``."""
+    whole = {t: raw[t] for t in GLOBAL_TABLES if t in raw}
+    members = raw.get("members")
+    orgs = raw.get("organizations")
+    if members is None or orgs is None or members.empty:
+        return whole, [{t: _numbered(raw[t]) for t in MEMBER_TABLES if t in raw}], pd.Series(dtype="int64")
+    cells = restore_org_code(members["cell_code"]).value_counts(dropna=True)
+    org_view = pd.DataFrame(
+        {
+            "org_code": restore_org_code(orgs["org_code"]),
+            "parent_code": restore_org_code(orgs["parent_code"]),
+            "kind": orgs["kind"].astype("string").str.strip(),
+        }
+    )
+    total = int(cells.sum())
+    target = min(int(target), max(-(-total // max(min_partitions, 1)), 1))
+    cell_part = plan_partitions(org_view, cells, target)
+    member_part = member_partitions(members, cell_part)
+    n = int(max(cell_part.max() if len(cell_part) else 0, member_part.max() if len(member_part) else 0)) + 1
+    parts: list[dict[str, pd.DataFrame]] = [{} for _ in range(n)]
+    for t in MEMBER_TABLES:
+        if t not in raw:
+            continue
+        frame = _numbered(raw[t])
+        where = route(frame, member_part)
+        order = np.argsort(where, kind="stable")  # one sort, then contiguous slices
+        bounds = np.searchsorted(where[order], np.arange(n + 1))
+        for p in range(n):
+            parts[p][t] = frame.take(order[bounds[p] : bounds[p + 1]])
+    return whole, parts, member_part
+
+
+def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
+    if RECORD in frame.columns:
+        return frame
+    return frame.assign(**{RECORD: np.arange(1, len(frame) + 1)})
+
+
+def route_rows(rows: pd.DataFrame, member_partition: pd.Series, n: int) -> list[pd.DataFrame]:
+    """Submission rows (SinhHoat, DanhGia) split by the partition of their member."""
+    where = route(rows, member_partition)
+    return [rows[where == p] for p in range(n)]
