@@ -55,6 +55,11 @@ def _cell_text(v: Any) -> Any:
     return v
 
 
+def _blank(v: Any) -> bool:
+    """An empty cell: None or only whitespace (``isspace`` is ``strip() == ""`` without a copy)."""
+    return v is None or (isinstance(v, str) and (not v or v.isspace()))
+
+
 def _number_to_text(v: Any) -> Any:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
@@ -97,11 +102,17 @@ def _has_formulas(data: bytes) -> list[str]:
 
 def _find_header(rows: list[list[Any]], known: dict[str, str]) -> int | None:
     """Index of the row that holds the most known headers (at least one), within the first rows."""
+    scan = rows[:HEADER_SCAN_ROWS]
+    width = max((len(r) for r in scan), default=0)
     best, best_hits = None, 0
-    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+    for i, row in enumerate(scan):
         hits = sum(header_key(v) in known for v in row if isinstance(v, str))
         if hits > best_hits:
             best, best_hits = i, hits
+            if hits >= width:
+                # Every cell is a header: no later row can hold more, and keying the data rows
+                # below (names, IDs: never cached) was most of the time of this function.
+                break
     return best
 
 
@@ -200,25 +211,26 @@ def _read_info(reader: _Reader) -> dict:
     code, period_text, created_value = _fast_info(info)
     if code is None:
         code = restore_org_code(pd.Series([_number_to_text(info["cell_code"])], dtype=object)).iloc[0]
-    if period_text is not None:
-        period, ok = pd.Series([period_text]), pd.Series([True])
-    else:
-        period, ok = parse_months(pd.Series([info["period"]], dtype=object))
     if pd.isna(code):
         raise FileFault(f"Tệp {name}, sheet {INFO_SHEET}: Mã chi bộ trống — điền mã chi bộ theo phần mềm 3.0")
-    if not ok.iloc[0] or pd.isna(period.iloc[0]):
+    # The well-formed values (nearly every file) skip the Series normalisers: a one-element
+    # Series costs more than the rest of this function.
+    if period_text is None:
+        period, ok = parse_months(pd.Series([info["period"]], dtype=object))
+        if ok.iloc[0] and not pd.isna(period.iloc[0]):
+            period_text = str(period.iloc[0])
+    if period_text is None:
         raise FileFault(
             f"Tệp {name}, sheet {INFO_SHEET}: Kỳ báo cáo '{info['period']}' không đọc được — ghi dạng MM/YYYY (ví dụ 10/2026)"
         )
-    if created_value is not None:
-        created, cok = pd.Series([created_value]), pd.Series([True])
-    else:
+    if created_value is None:
         created, cok = parse_dates(pd.Series([info.get("created_on")], dtype=object))
+        created_value = created.iloc[0] if cok.iloc[0] else pd.NaT
     secretary = info.get("secretary")
     return {
         "cell_code": str(code),
-        "period": str(period.iloc[0]),
-        "created_on": created.iloc[0] if cok.iloc[0] else pd.NaT,
+        "period": period_text,
+        "created_on": created_value,
         "secretary": None if secretary is None or str(secretary).strip() == "" else str(secretary).strip(),
     }
 
@@ -278,15 +290,18 @@ def _extract_sheet(
         meta.setdefault("must_fix", []).append(warnings[-1])
     body = data[h + 1 :]
     # Rows count as read when any cell holds something (fully empty rows are layout, not data).
-    kept = [
-        i
-        for i, r in enumerate(body)
-        if any(not (c is None or (isinstance(c, str) and c.strip() == "")) for c in r)
-    ]
-    row_list = [header_row + 2 + i for i in kept]
-    cols = {
-        c: [_cell_text(body[i][j]) if j < len(body[i]) else None for i in kept] for j, c in columns.items()
-    }
+    filled = [i for i, r in enumerate(body) if any(not _blank(c) for c in r)]
+    kept = [body[i] for i in filled]
+    row_list = [header_row + 2 + i for i in filled]
+    if kept and all(len(r) == len(kept[0]) for r in kept):
+        # calamine's ranges are rectangular: transpose once, then one pass per column.
+        by_col = list(zip(*kept, strict=True))
+        cols = {
+            c: [None if _blank(v) else v for v in by_col[j]] if j < len(by_col) else [None] * len(kept)
+            for j, c in columns.items()
+        }
+    else:
+        cols = {c: [_cell_text(r[j]) if j < len(r) else None for r in kept] for j, c in columns.items()}
     code_notes: list[pd.DataFrame] = []
     # Plain lists per sheet; the frames are built once per batch (a frame per small sheet costs
     # milliseconds, which is most of the reading time over tens of thousands of workbooks).
