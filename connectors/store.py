@@ -13,7 +13,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -303,6 +305,43 @@ def _frame_rows(rows: list[Any], keys: list[str], types: dict[str, str] | None =
     )
 
 
+def _arrow_frame(table: pa.Table, types: dict[str, str] | None = None) -> pd.DataFrame:
+    """An Arrow result as a DataFrame with the dtypes ``_frame`` gives (same values, same dtypes)."""
+    keys = table.column_names
+    return pd.DataFrame(
+        {
+            col: _arrow_as_dtype(table.column(i), (types or {}).get(col) or _kind(col))
+            for i, col in enumerate(keys)
+        },
+        columns=keys,
+    )
+
+
+def _arrow_as_dtype(col: pa.ChunkedArray, kind: str) -> pd.Series:
+    """One column of ``_arrow_frame``; a type it does not expect goes through ``_as_dtype``."""
+    t = col.type
+    empty = pa.types.is_null(t) or (col.null_count == len(col) and not pa.types.is_string(t))
+    text = pa.types.is_string(t) or pa.types.is_large_string(t)
+    try:
+        if kind == "datetime" and (text or pa.types.is_date(t) or empty):
+            # ISO text on SQLite (a value that is not a plain date fails the cast: slow path)
+            dates = col.cast(pa.date32()) if not empty else pa.nulls(len(col), pa.date32())
+            return pd.Series(dates.cast(pa.timestamp("ns")).to_numpy(), copy=False).astype("datetime64[ns]")
+        if kind == "boolean" and (pa.types.is_integer(t) or pa.types.is_boolean(t) or empty):
+            if pa.types.is_integer(t) and not pc.all(pc.is_in(col.drop_null(), pa.array([0, 1], t))).as_py():
+                raise ValueError("not a 0/1 column")
+            return pd.Series(pd.BooleanDtype().__from_arrow__(col.cast(pa.bool_())), copy=False)
+        if kind in ("Int64", "int", "int64") and (pa.types.is_integer(t) or empty):
+            if kind == "int64" and not col.null_count:
+                return pd.Series(col.to_numpy().astype("int64"), copy=False)
+            return pd.Series(pd.Int64Dtype().__from_arrow__(col.cast(pa.int64())), copy=False)
+        if kind == "string" and (text or empty):
+            return pd.Series(pd.StringDtype().__from_arrow__(col.cast(pa.large_string())), copy=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        pass
+    return _as_dtype(pd.Series(col.to_pylist(), dtype="object"), kind)
+
+
 def _kind(column: str) -> str:
     if column in DATE_COLUMNS:
         return "datetime"
@@ -575,6 +614,71 @@ class ResultsStore:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(727275)"))
 
     # -- sync store: reading ---------------------------------------------------------------------
+    @contextmanager
+    def _reading(self) -> Iterator[Callable[..., pd.DataFrame]]:
+        """``read(select, types)`` -> DataFrame with dvsync's dtypes (see ``_frame``).
+
+        On SQLite and PostgreSQL the rows go straight from the database into Arrow columns (ADBC),
+        then into pandas column by column: no Python object per value (millions of rows a
+        night). Anything ADBC cannot read falls back to SQLAlchemy."""
+        adbc = self._adbc_connect()
+        fallback: Connection | None = None
+
+        def read(stmt: sa.Select, types: dict[str, str] | None = None) -> pd.DataFrame:
+            nonlocal adbc, fallback
+            if adbc is not None:
+                sql = str(stmt.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+                try:
+                    with adbc.cursor() as cur:
+                        if not self.is_pg:  # SQLite types are inferred from one batch: the whole result
+                            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 30)})
+                        cur.execute(sql)
+                        table = cur.fetch_arrow_table()
+                    return _arrow_frame(table, types)
+                except Exception as exc:  # noqa: BLE001 - read again through SQLAlchemy
+                    log.debug("ADBC read failed (%s); reading through SQLAlchemy", exc)
+            if fallback is None:
+                fallback = self.engine.connect()
+            return _frame(fallback.execute(stmt), types)
+
+        try:
+            yield read
+        finally:
+            if adbc is not None:
+                adbc.close()
+            if fallback is not None:
+                fallback.close()
+
+    def _adbc_connect(self) -> Any:
+        """An ADBC connection to the same database (SQLite file or PostgreSQL), or None."""
+        url = self.url
+        try:
+            if self.engine.dialect.name == "sqlite":
+                database = url.database
+                if not database or database == ":memory:" or database.startswith("file:") or url.query:
+                    return None
+                path = Path(database)
+                if not path.is_file():
+                    return None
+                import adbc_driver_sqlite.dbapi
+
+                conn = adbc_driver_sqlite.dbapi.connect(str(path.resolve()))
+                with conn.cursor() as cur:  # wait for another run's write, as the engine does
+                    cur.execute("PRAGMA busy_timeout = 120000")
+                    cur.fetchall()
+                return conn
+            if self.is_pg:
+                import adbc_driver_postgresql.dbapi
+
+                query = dict(url.query)
+                if self.schema:
+                    query["options"] = f"-csearch_path={self.schema}"
+                uri = url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+                return adbc_driver_postgresql.dbapi.connect(uri)
+        except Exception as exc:  # noqa: BLE001 - driver missing or refused: SQLAlchemy reads
+            log.debug("no ADBC connection (%s); reading through SQLAlchemy", exc)
+        return None
+
     def submissions(self, period: str, year_from: str | None = None) -> SubmissionData:
         """Current (non-superseded) submissions for ``period``.
 
@@ -585,9 +689,9 @@ class ResultsStore:
         """
         year_from = year_from or f"{period[:4]}-01"
         w = WORKBOOKS.c
-        with self.engine.connect() as conn:
-            books = _frame(
-                conn.execute(
+        with self._reading() as read:
+            books = read(
+                (
                     _select(
                         w.cell_code,
                         w.period,
@@ -612,9 +716,7 @@ class ResultsStore:
                     .join(WORKBOOKS, WORKBOOKS.c.checksum == table.c.checksum)
                     .where(w.status == "accepted", table.c.period >= lo, table.c.period <= period)
                 )
-                df = _frame(
-                    conn.execute(stmt), {"_created_on": "datetime", "_load_seq": "int", "_row": "int64"}
-                )
+                df = read(stmt, {"_created_on": "datetime", "_load_seq": "int", "_row": "int64"})
                 if name == "activity" and len(df):
                     df = df.sort_values(["period", "_created_on", "_load_seq", "_row"], na_position="first")
                     df = df.drop_duplicates(["member_code", "month"], keep="last")
@@ -640,17 +742,17 @@ class ResultsStore:
             .where(sa.or_(current, rejected))
             .order_by(q.id)
         )
-        with self.engine.connect() as conn:
-            df = _frame(conn.execute(stmt))
+        with self._reading() as read:
+            df = read(stmt)
         if checksums is not None:
             df = df[(df["_status"] == "accepted") | df["_checksum"].isin(checksums)]
         return _sorted(df, ["source", "sheet", "row", "column"])[QUARANTINE_COLUMNS].reset_index(drop=True)
 
     def workbooks(self) -> pd.DataFrame:
         """Every loaded workbook with its status (accepted / superseded / rejected)."""
-        with self.engine.connect() as conn:
-            return _frame(
-                conn.execute(_select(*WORKBOOKS.columns).order_by(WORKBOOKS.c.load_seq)),
+        with self._reading() as read:
+            return read(
+                _select(*WORKBOOKS.columns).order_by(WORKBOOKS.c.load_seq),
                 {"load_seq": "int", "rows_read": "int", "rows_accepted": "int", "rows_quarantined": "int"},
             )
 
@@ -660,12 +762,10 @@ class ResultsStore:
         ``cells`` (e.g. central's active cells) adds cells that never sent anything."""
         year_from = f"{period[:4]}-01"
         w = WORKBOOKS.c
-        with self.engine.connect() as conn:
-            got = _frame(
-                conn.execute(
-                    _select(w.cell_code, w.period, w.checksum, w.file).where(
-                        w.status == "accepted", w.period >= year_from, w.period <= period
-                    )
+        with self._reading() as read:
+            got = read(
+                _select(w.cell_code, w.period, w.checksum, w.file).where(
+                    w.status == "accepted", w.period >= year_from, w.period <= period
                 )
             )
         months = [f"{period[:4]}-{m:02d}" for m in range(1, int(period[5:7]) + 1)]

@@ -259,3 +259,51 @@ def test_failed_load_leaves_store_unchanged(store, wb):
         store.load_workbooks([good, bad])
     pd.testing.assert_frame_equal(store.workbooks(), before)
     assert len(store.submissions("2026-10").roster) == 3
+
+
+def test_arrow_reads_equal_sqlalchemy_reads(store, wb, monkeypatch):
+    """The read-back goes through ADBC into Arrow; the SQLAlchemy fallback gives the same frames
+    (values, dtypes, order), including empty tables, all-null columns and edge values."""
+    books = [
+        wb(
+            "C1",
+            "2026-10",
+            "2026-11-02",
+            activity=[("C1-M1", "2026-10", True, None, False), ("C1-M1", "2026-09", False, True, True)],
+            screening=[("C1-M2", None, None), ("C1-M3", 4, 'Ghi chú có "ngoặc", dấu phẩy\nvà xuống dòng')],
+            candidates=[
+                {
+                    "personal_id": "",
+                    "full_name": "Lê Văn C",
+                    "birth_date": "1899-12-31",
+                    "candidate_kind": "cadre",
+                    "rating_y1": None,
+                    "rating_y2": "\\N",
+                    "rating_y3": "HTXSNV",
+                    "emulation_fighter": None,
+                    "provincial_merit": True,
+                    "course_certificate_on": None,
+                    "background_verified": False,
+                    "political_conclusion_on": "2025-02-01",
+                }
+            ],
+        ),
+        wb("C2", "2026-10", None),
+        wb("C1", "2026-09", "2026-10-01", activity=[("C1-M1", "2026-09", None, None, None)]),
+        wb("C3", "2026-10", None, error="Tệp C3.xlsx không mở được"),
+    ]
+    store.load_workbooks(books)
+    adbc = store._adbc_connect()  # the fast path is really taken on both backends
+    assert adbc is not None
+    adbc.close()
+    fast = (store.submissions("2026-10"), store.workbooks(), store.quarantine("2026-10"))
+    assert fast[0].screening["note"].iloc[1] == 'Ghi chú có "ngoặc", dấu phẩy\nvà xuống dòng'
+    assert (
+        fast[0].candidates["personal_id"].iloc[0] == "" and fast[0].candidates["rating_y2"].iloc[0] == "\\N"
+    )
+    monkeypatch.setattr(type(store), "_adbc_connect", lambda self: None)
+    slow = (store.submissions("2026-10"), store.workbooks(), store.quarantine("2026-10"))
+    for name, frame in slow[0].tables().items():
+        pd.testing.assert_frame_equal(fast[0].tables()[name], frame, check_exact=True, obj=name)
+    pd.testing.assert_frame_equal(fast[1], slow[1], check_exact=True)
+    pd.testing.assert_frame_equal(fast[2], slow[2], check_exact=True)
