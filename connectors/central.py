@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import Dialect
 
-from schemas.contract import CENTRAL_DATE_COLUMNS, CENTRAL_TABLES
+from schemas.contract import CENTRAL_DATE_COLUMNS, CENTRAL_INTEGER_COLUMNS, CENTRAL_TABLES
 
 log = logging.getLogger("dvsync.central")
 
@@ -450,6 +450,112 @@ def _open_sqlalchemy(url: str) -> Iterator[Reader]:
         engine.dispose()
 
 
+SENTINEL = "\u0001dvsync"  # the first row's value in every text column
+
+
+class _SqliteArrowReader:
+    """SQLite read column-wise by the ADBC SQLite driver (C, straight into Arrow): about 6 times
+    faster than sqlite3's Python rows for a national table.
+
+    Every column is read as TEXT (SQLite lets one column hold integers, reals and text; the
+    driver would otherwise print a real in a text column as '9.372163e+09' and lose digits);
+    validation parses years and flags as it does for text exports. A first sentinel row of text
+    fixes every column's Arrow type before any all-NULL batch can. One deferred transaction holds
+    the snapshot, as on the SQLAlchemy path.
+    """
+
+    dbms = "sqlite"
+    dialect = None
+    BATCH_ROWS = 1_000_000  # memory holds the Arrow columns plus one batch inside the driver
+
+    def __init__(self, path: str) -> None:
+        import adbc_driver_sqlite.dbapi as adbc
+
+        uri = f"file:{Path(path).expanduser().resolve().as_posix()}?mode=ro"
+        self.conn = adbc.connect(uri, autocommit=True)
+        self.cur = self.conn.cursor()
+        self.cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(self.BATCH_ROWS)})
+        self.cur.execute("SELECT count(*) FROM sqlite_master")  # fails now if it is not a database
+        self.cur.fetchall()
+        self.in_transaction = False
+
+    def probe(self, sql: str) -> list[str] | None:
+        try:
+            self.cur.execute(sql)
+        except Exception as exc:  # noqa: BLE001 - a missing table or column: the mapping's problem
+            if "no such" in str(exc):
+                return None
+            raise
+        names = [d[0] for d in self.cur.description or []]
+        self.cur.fetchall()
+        return names
+
+    def begin_snapshot(self) -> None:
+        self.cur.execute("BEGIN")
+        self.in_transaction = True
+
+    def scalar(self, sql: str) -> Any:
+        self.cur.execute(sql)
+        row = self.cur.fetchone()
+        self.cur.fetchall()
+        return row[0] if row else None
+
+    def stream(self, sql: str, chunk_size: int) -> Iterator[list[tuple]]:
+        self.cur.execute(sql)
+        while rows := self.cur.fetchmany(chunk_size):
+            yield rows
+
+    def read_arrow(self, sql: str, names: list[str], integers: Iterable[str] = ()) -> pa.Table:
+        q = '"{}"'.format
+        # Integer columns (years, flags) stay integers when every value is one, as sqlite3 gives them.
+        ints = [n for n in names if n in set(integers)]
+        if ints:
+            odd = " OR ".join(f"typeof({q(n)}) NOT IN ('integer', 'null')" for n in ints)
+            self.cur.execute(f"SELECT 1 FROM ({sql}) WHERE {odd} LIMIT 1")
+            if self.cur.fetchall():
+                ints = []
+        cast = ", ".join(q(n) if n in ints else f"CAST({q(n)} AS TEXT) AS {q(n)}" for n in names)
+        text = f"'{SENTINEL}'"
+        marker = ", ".join(f"{0 if n in ints else text} AS {q(n)}" for n in names)
+        self.cur.execute(f"SELECT {marker} UNION ALL SELECT {cast} FROM ({sql})")
+        table = self.cur.fetch_arrow_table()
+        first = table.slice(0, 1).to_pylist()
+        expected = {n: 0 if n in ints else SENTINEL for n in names}
+        if not first or first[0] != expected:  # pragma: no cover - SQLite keeps UNION ALL in order
+            raise RuntimeError("SQLite did not return the sentinel row first")
+        return table.slice(1)
+
+    def close(self) -> None:
+        if self.in_transaction:
+            self.cur.execute("COMMIT")  # read-only: ends the snapshot, writes nothing
+        self.cur.close()
+        self.conn.close()
+
+
+def _arrow_sqlite_path(source: str) -> str | None:
+    """The file of a plain ``sqlite:///path`` URL when the ADBC SQLite driver is installed."""
+    try:
+        url = make_url(source)
+    except Exception:  # noqa: BLE001 - make_engine reports a bad URL
+        return None
+    db = url.database or ""
+    if (
+        url.get_backend_name() != "sqlite"
+        or url.query
+        or not db
+        or db == ":memory:"
+        or db.startswith("file:")
+    ):
+        return None
+    if os.environ.get("DVSYNC_SQLITE_ARROW", "1") == "0":
+        return None
+    try:
+        import adbc_driver_sqlite  # noqa: F401
+    except ImportError:  # pragma: no cover - a dependency; the sqlite3 path still works
+        return None
+    return db
+
+
 @contextmanager
 def open_snapshot(source: str, mapping: Mapping | None = None) -> Iterator[Reader]:
     """A reader on ``source`` whose snapshot transaction starts with ``begin_snapshot()``."""
@@ -458,6 +564,14 @@ def open_snapshot(source: str, mapping: Mapping | None = None) -> Iterator[Reade
 
         with open_odbc(source[len(ODBC_PREFIX) :]) as reader:
             yield reader
+    elif path := _arrow_sqlite_path(source):
+        if not Path(path).expanduser().is_file():
+            raise SourceUnavailable(f"{redact(source)}: unable to open database file (no such file)")
+        reader = _SqliteArrowReader(path)
+        try:
+            yield reader
+        finally:
+            reader.close()
     else:
         with _open_sqlalchemy(source) as reader:
             yield reader
@@ -574,6 +688,10 @@ def _read_table(reader: Reader, tm: TableMap, chunk_size: int) -> pd.DataFrame:
     names = list(tm.columns)
     if tm.source is None:
         return arrow_to_frame(_unify([], names))
+    if hasattr(reader, "read_arrow"):
+        ints = CENTRAL_INTEGER_COLUMNS.get(tm.table, [])
+        table = reader.read_arrow(build_select(tm, dialect=reader.dialect), names, ints)
+        return arrow_to_frame(_unify([table], names))
     chunks: list[pa.Table] = []
     for rows in reader.stream(build_select(tm, dialect=reader.dialect), chunk_size):
         chunks.append(chunk_to_arrow(names, rows))
@@ -686,7 +804,7 @@ def _is_db_error(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover - pyodbc is a dependency
         pass
     mod = type(exc).__module__
-    return mod.startswith(("psycopg", "sqlite3", "pyodbc"))
+    return mod.startswith(("psycopg", "sqlite3", "pyodbc", "adbc_driver_manager"))
 
 
 # --- loading test and benchmark databases -------------------------------------------------------

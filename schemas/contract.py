@@ -79,6 +79,13 @@ CENTRAL_DATE_COLUMNS: dict[str, list[str]] = {
     "badges": ["awarded_on"],
     "activity_gaps": ["from_date", "to_date"],
 }
+# Whole numbers and flags of the central tables (a database hands them out as integers).
+CENTRAL_INTEGER_COLUMNS: dict[str, list[str]] = {
+    "organizations": ["active"],
+    "ratings": ["year"],
+    "dossier_documents": ["year"],
+    "badges": ["years"],
+}
 
 ORG_KINDS = ["province", "upper", "grassroots_committee", "grassroots_cell", "cell"]
 CELL_KINDS = ["cell", "grassroots_cell"]  # organisations that hold members

@@ -392,16 +392,36 @@ def test_sqlite_is_opened_read_only(sqlite_file: Path, tmp_path: Path) -> None:
     assert not missing.exists()  # read-only mode never creates an empty database
 
 
-def test_sqlite_reads_in_one_transaction(sqlite_file: Path) -> None:
-    """After a first read inside the snapshot SQLite really holds a transaction (pysqlite alone would not)."""
+@pytest.mark.parametrize("arrow", ["1", "0"], ids=["adbc", "sqlite3"])
+def test_sqlite_reads_in_one_transaction(sqlite_file: Path, tmp_path: Path, monkeypatch, arrow: str) -> None:
+    """Once the snapshot is taken, a member another process commits is not in the extraction
+    (in rollback-journal mode the writer cannot even commit while the snapshot is held)."""
+    import shutil
+    import sqlite3
+
+    monkeypatch.setenv("DVSYNC_SQLITE_ARROW", arrow)
+    db = tmp_path / "central.sqlite"
+    shutil.copy(sqlite_file, db)
     seen = {}
 
-    def read_then_check(reader) -> None:
-        reader.scalar("SELECT count(*) FROM members")
-        seen["sqlite_tx"] = reader.conn.connection.driver_connection.in_transaction
+    def write_meanwhile(reader) -> None:
+        seen["count"] = reader.scalar("SELECT count(*) FROM members")  # takes the snapshot
+        writer = sqlite3.connect(db, timeout=0.1)
+        try:
+            writer.execute("INSERT INTO members (member_code, full_name) VALUES ('DV-LATE', 'Võ Thị Sáu')")
+            writer.commit()
+            seen["committed"] = True
+        except sqlite3.OperationalError as exc:
+            seen["committed"] = False
+            assert "locked" in str(exc)
+        finally:
+            writer.close()
 
-    read_central(f"sqlite:///{sqlite_file}", tables=["members"], on_snapshot=read_then_check)
-    assert seen["sqlite_tx"] is True
+    frames = read_central(f"sqlite:///{db}", tables=["members"], on_snapshot=write_meanwhile)
+    assert type(frames["members"]).__name__ == "DataFrame" and len(frames["members"]) == seen["count"]
+    assert "DV-LATE" not in set(frames["members"]["member_code"])
+    after = read_central(f"sqlite:///{db}", tables=["members"])
+    assert ("DV-LATE" in set(after["members"]["member_code"])) == seen["committed"]
 
 
 # --- mapping ------------------------------------------------------------------------------------
