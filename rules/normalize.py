@@ -38,6 +38,11 @@ _TONE_FOLD = {
 }
 _TONE_RE = re.compile("|".join(_TONE_FOLD))
 _SPACES = re.compile(r"\s+")
+# Python's \s spelled out character by character: pandas runs a pattern with \s through Python's
+# re one value at a time (RE2's \s differs), a plain character class stays in Arrow.
+_WS_CHARS = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_WS = f"[{_WS_CHARS}]"
+_WS_NOT_SPACE = "[" + _WS_CHARS.replace(" ", "") + "]"
 
 
 def _map_unique(s: pd.Series, fn: Callable[[Any], Any], dtype: str | None = None) -> pd.Series:
@@ -72,7 +77,7 @@ def nfc(s: pd.Series) -> pd.Series:
     """Unicode NFC, spaces collapsed, stripped. NA stays NA (empty strings stay empty)."""
     s = s.astype("string")
     if len(s) > 1000:  # big columns: collapse spaces vectorised, NFC only on non-ASCII values
-        out = _replace_where(s, r"\s\s|[\t\n\f\r]", r"\s+", " ").str.strip()
+        out = _replace_where(s, f"{_WS}{_WS}|{_WS_NOT_SPACE}", f"{_WS}+", " ").str.strip()
         wide = ~out.str.fullmatch(r"[\x00-\x7f]*").fillna(True)
         if wide.any():
             out = out.copy()
@@ -90,6 +95,7 @@ def fold_name(s: pd.Series) -> pd.Series:
 # Separators people type inside an ID ("079 085 123 456", "079.085.123.456"), and Excel's
 # leading apostrophe that forces text. Letters are kept: "079O85…" must stay visibly wrong.
 _ID_SEPARATORS = re.compile(r"[\s.\-'’_]")
+_ID_SEPARATORS_ARROW = f"[{_WS_CHARS}.\\-'’_]"  # the same, in a form Arrow runs itself
 _FLOAT_ID = re.compile(r"^\d+\.0+$|^\d+(\.\d+)?[eE]\+?\d+$")
 
 
@@ -108,7 +114,7 @@ def _id_texts(s: pd.Series) -> pd.Series:
     if floaty.any():
         s = s.copy()
         s[floaty] = _map_unique(s[floaty], _id_text, "string")
-    return s.str.replace(_ID_SEPARATORS.pattern, "", regex=True)
+    return _replace_where(s, _ID_SEPARATORS_ARROW, _ID_SEPARATORS_ARROW, "")
 
 
 def restore_id(s: pd.Series) -> pd.Series:
@@ -147,7 +153,7 @@ def restore_org_code(s: pd.Series) -> pd.Series:
 def clean_code(s: pd.Series) -> pd.Series:
     """A member/transfer code as text: stripped, a float's '.0' removed, empty -> NA."""
 
-    out = _replace_where(s.astype("string"), r"\s", r"\s+", "")
+    out = _replace_where(s.astype("string"), _WS, f"{_WS}+", "")
     # Not str.replace with a back-reference: that leaves Arrow for a Python call per value.
     floaty = out.str.fullmatch(r"\d+\.0").fillna(False)
     if floaty.any():
@@ -192,11 +198,12 @@ def _header_key(text: str) -> str:
 # --- dates --------------------------------------------------------------------------------------
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # Excel's day 0 after its 1900 leap-year bug
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
-_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+_TIME = r"(?:[ Tt]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _ISO = re.compile(rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME}$")
 _DMY = re.compile(rf"^(\d{{1,2}})\s*[/.\-]\s*(\d{{1,2}})\s*[/.\-]\s*(\d{{4}}){_TIME}$")
 _VN_WORDS = re.compile(r"^ngày\s*(\d{1,2})\s*tháng\s*(\d{1,2})\s*năm\s*(\d{4})$")
 _SERIAL = re.compile(r"^\d{1,6}(?:\.\d+)?$")
+_ISO_BULK = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
 
 
 def _serial_date(x: float) -> dt.datetime | None:
@@ -258,13 +265,27 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         d = d.dt.normalize().astype("datetime64[ns]")
         ok = d.isna() | ((d.dt.year >= _MIN_YEAR) & (d.dt.year <= _MAX_YEAR))
         return d.where(ok), ok.astype(bool)
-    if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
-        iso = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
-        if bool(iso.all()) and len(s):  # fast path: a column of ISO strings (SQL exports)
-            d = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
-            ok = d.notna() | s.isna()
+    if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s) and len(s):
+        # Fast path: ISO dates (with or without a time), what SQL exports hand out, converted in
+        # bulk; only the other values take the per-distinct-value parser.
+        iso = s.str.fullmatch(_ISO_BULK).fillna(False)
+        if bool(iso.any()):
+            d = pd.to_datetime(s.str.slice(0, 10).where(iso), format="%Y-%m-%d", errors="coerce")
+            d = d.astype("datetime64[ns]")
             d = d.where((d.dt.year >= _MIN_YEAR) & (d.dt.year <= _MAX_YEAR))
-            return d, (ok & (d.notna() | s.isna())).astype(bool)
+            ok = ~iso | d.notna()
+            rest = (s.notna() & ~iso).to_numpy()
+            if rest.any():
+                d_rest, ok_rest = _parse_dates_by_value(s[rest])
+                d = d.copy()
+                d[rest] = d_rest
+                ok = ok.copy()
+                ok[rest] = ok_rest
+            return d, ok.astype(bool)
+    return _parse_dates_by_value(s)
+
+
+def _parse_dates_by_value(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     parsed = [parse_date_value(u) for u in uniques]
     values = np.array(
