@@ -14,6 +14,7 @@ import os
 import re
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain
 from pathlib import Path
@@ -462,13 +463,24 @@ def _extract_into(out: dict, path: Path, data: bytes, checksum: str) -> None:
             meta.setdefault("must_fix", []).append(meta["warnings"][-1])
 
 
-def _validate_extracts(extracts: list[dict]) -> list[WorkbookResult]:
-    """Validate the sheets of many workbooks at once (one vectorised pass per sheet), then hand
-    each workbook its accepted rows, quarantine and notes."""
-    tables: dict[int, dict[str, pd.DataFrame]] = {i: {} for i in range(len(extracts))}
-    quarantines: dict[int, list[pd.DataFrame]] = {i: [] for i in range(len(extracts))}
-    notes: dict[int, list[pd.DataFrame]] = {i: [] for i in range(len(extracts))}
+@dataclass
+class _Batch:
+    """Workbooks validated together, not yet split per workbook. Cheap to send back from a worker
+    process: pickling a frame per workbook and sheet costs more than reading the workbook."""
+
+    files: list[dict]  # per workbook: path, source, error, meta (the raw cells dropped)
+    # sheet -> (accepted rows sorted by workbook, workbook numbers, start and end of their rows)
+    sheets: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]]
+    quarantine: dict[int, pd.DataFrame]  # only the workbooks with rejected rows
+
+
+def _validate_batch(extracts: list[dict]) -> _Batch:
+    """Validate the sheets of many workbooks at once (one vectorised pass per sheet); each
+    workbook's counts, notes and quarantine are settled here, its tables by ``_split_batch``."""
+    quarantines: dict[int, list[pd.DataFrame]] = {}
+    notes: dict[int, list[pd.DataFrame]] = {}
     index_of = {e["source"]: i for i, e in enumerate(extracts)}
+    sheets: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]] = {}
     for sheet in SHEETS:
         parts = [(i, e) for i, e in enumerate(extracts) if e["error"] is None and sheet in e["raws"]]
         if not parts:
@@ -521,36 +533,69 @@ def _validate_extracts(extracts: list[dict]) -> list[WorkbookResult]:
         acc_sorted, wb_sorted = accepted.iloc[order].reset_index(drop=True), acc_wb[order]
         ids = np.array([i for i, _ in parts])
         starts, ends = np.searchsorted(wb_sorted, ids, "left"), np.searchsorted(wb_sorted, ids, "right")
+        sheets[sheet] = (acc_sorted, ids, starts, ends)
         q_by = {k: g for k, g in quarantine.groupby(q_wb, sort=False)} if len(quarantine) else {}
         n_by = {k: g for k, g in sheet_notes.groupby(n_wb, sort=False)} if len(sheet_notes) else {}
-        empty_q = quarantine.iloc[0:0]
         for (i, e), lo, hi in zip(parts, starts, ends, strict=True):
-            tables[i][SHEET_TABLES[sheet]] = acc_sorted.iloc[lo:hi].reset_index(drop=True)
-            q = q_by.get(i, empty_q)
-            quarantines[i].append(q)
+            q = q_by.get(i)
+            if q is not None:
+                quarantines.setdefault(i, []).append(q)
             if i in n_by:
-                notes[i].append(n_by[i])
-            notes[i].extend(e["raws"][sheet][2])
+                notes.setdefault(i, []).append(n_by[i])
+            notes.setdefault(i, []).extend(e["raws"][sheet][2])
             meta = e["meta"]
             meta["rows_read"][sheet] = len(e["raws"][sheet][1])
             meta["rows_accepted"][sheet] = int(hi - lo)
-            meta["rows_quarantined"][sheet] = len(q)
-    results = []
+            meta["rows_quarantined"][sheet] = 0 if q is None else len(q)
+    files, quarantine_of = [], {}
     for i, e in enumerate(extracts):
-        if e["error"] is not None:
-            results.append(_failed(e["path"], e["meta"].get("checksum", ""), e["error"]))
+        if e["error"] is None:
+            nt = [x for x in notes.get(i, []) if len(x)]
+            e["meta"]["notes"] = pd.concat(nt, ignore_index=True).to_dict("records") if nt else []
+            q = [x for x in quarantines.get(i, []) if len(x)]
+            if q:
+                quarantine_of[i] = pd.concat(q, ignore_index=True)
+        files.append({k: e[k] for k in ("path", "source", "error", "meta")})
+    return _Batch(files=files, sheets=sheets, quarantine=quarantine_of)
+
+
+def _split_batch(batch: _Batch) -> list[WorkbookResult]:
+    """One WorkbookResult per workbook of the batch, each with its own slice of the sheets."""
+    tables: list[dict[str, pd.DataFrame]] = [{} for _ in batch.files]
+    for sheet, (acc, ids, starts, ends) in batch.sheets.items():
+        table = SHEET_TABLES[sheet]
+        empty = acc.iloc[0:0].reset_index(drop=True)
+        for i, lo, hi in zip(ids, starts, ends, strict=True):
+            if lo == hi:  # most workbooks report no transfers, candidates or screening notes
+                tables[i][table] = empty.copy(deep=False)
+            else:
+                # A slice renumbered in place: reset_index would copy every column's block.
+                part = acc.iloc[lo:hi]
+                part.index = pd.RangeIndex(hi - lo)
+                tables[i][table] = part
+    results = []
+    for i, f in enumerate(batch.files):
+        if f["error"] is not None:
+            results.append(_failed(f["path"], f["meta"].get("checksum", ""), f["error"]))
             continue
-        q = [x for x in quarantines[i] if len(x)]
-        nt = [x for x in notes[i] if len(x)]
-        e["meta"]["notes"] = pd.concat(nt, ignore_index=True).to_dict("records") if nt else []
+        q = batch.quarantine.get(i)
         results.append(
             WorkbookResult(
-                meta=e["meta"],
-                tables=tables[i],
-                quarantine=pd.concat(q, ignore_index=True) if q else empty_quarantine(),
+                meta=f["meta"], tables=tables[i], quarantine=empty_quarantine() if q is None else q
             )
         )
     return results
+
+
+def _validate_extracts(extracts: list[dict]) -> list[WorkbookResult]:
+    """Validate the sheets of many workbooks at once, then hand each workbook its accepted rows,
+    quarantine and notes."""
+    return _split_batch(_validate_batch(extracts))
+
+
+def _parse_chunk(paths: list[Path], sources: list[str]) -> _Batch:
+    """Read and validate some workbooks (in a worker process); never raises for a bad file."""
+    return _validate_batch([_extract(p, s) for p, s in zip(paths, sources, strict=True)])
 
 
 # --- a folder of workbooks ----------------------------------------------------------------------
@@ -571,18 +616,48 @@ def _candidates(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: str(p.relative_to(folder)))
 
 
+_WARM: list[bool] = []
+
+
+def _warm_up() -> None:
+    """Validate a made-up workbook once in this process, before the workers are forked: the first
+    validation imports Pandera's backends and builds the schemas (~0.5 s), which every worker of
+    every batch's pool would otherwise pay again."""
+    if _WARM:
+        return
+    raws = {s: ({c: ["1", None, "x"] for c in SHEETS[s].values()}, [2, 3, 4], []) for s in SHEETS}
+    meta = {
+        "period": "2026-01",
+        "cell_code": "x",
+        "rows_read": {},
+        "rows_accepted": {},
+        "rows_quarantined": {},
+    }
+    _validate_batch([{"path": Path("x"), "source": "x", "error": None, "meta": meta, "raws": raws}])
+    _WARM.append(True)
+
+
 def _parse_all(paths: list[Path], sources: list[str], workers: int) -> list[WorkbookResult]:
-    """Files are read in parallel (calamine, per-cell Python); validation runs once, batched."""
+    """Files are read and validated in parallel, a chunk of workbooks per task (one vectorised
+    validation per chunk); the chunks are split per workbook here as they come back."""
     if workers <= 1 or len(paths) < 8:
-        extracts = [_extract(p, s) for p, s in zip(paths, sources, strict=True)]
-    else:
-        try:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                chunk = max(1, min(32, len(paths) // (workers * 4)))
-                extracts = list(pool.map(_extract, paths, sources, chunksize=chunk))
-        except Exception:  # a broken pool (killed worker, no fork) must not stop the run: go sequential
-            extracts = [_extract(p, s) for p, s in zip(paths, sources, strict=True)]
-    return _validate_extracts(extracts)
+        return _split_batch(_parse_chunk(paths, sources))
+    # A validation pass has a fixed cost (~0.2 s of pandas and Pandera calls), so chunks are
+    # large; two per worker let this process split the first ones while the workers go on.
+    size = max(8, min(500, -(-len(paths) // (2 * workers))))
+    _warm_up()
+    starts = range(0, len(paths), size)
+    results: list[WorkbookResult] = []
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            chunks = pool.map(
+                _parse_chunk, [paths[i : i + size] for i in starts], [sources[i : i + size] for i in starts]
+            )
+            for batch in chunks:
+                results.extend(_split_batch(batch))
+    except Exception:  # a broken pool (killed worker, no fork) must not stop the run: go sequential
+        results = _split_batch(_parse_chunk(paths, sources))
+    return results
 
 
 def _counts(meta: dict) -> dict:
