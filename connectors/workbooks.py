@@ -8,12 +8,15 @@ naming the file. ``read_submissions`` parses a folder in parallel and concatenat
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
 import re
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import chain
@@ -559,8 +562,27 @@ def _validate_batch(extracts: list[dict]) -> _Batch:
     return _Batch(files=files, sheets=sheets, quarantine=quarantine_of)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while thousands of small frames are made and kept: each
+    collection walks every live object, which made the split 4x slower. What is made here is
+    kept; any cycle left behind is collected once the collector runs again."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _split_batch(batch: _Batch) -> list[WorkbookResult]:
     """One WorkbookResult per workbook of the batch, each with its own slice of the sheets."""
+    with _gc_paused():
+        return _split_batch_now(batch)
+
+
+def _split_batch_now(batch: _Batch) -> list[WorkbookResult]:
     tables: list[dict[str, pd.DataFrame]] = [{} for _ in batch.files]
     for sheet, (acc, ids, starts, ends) in batch.sheets.items():
         table = SHEET_TABLES[sheet]
