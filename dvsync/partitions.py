@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dvsync.tree import ancestors
 from rules.normalize import clean_code, restore_org_code
@@ -82,9 +84,33 @@ def member_partitions(members: pd.DataFrame, cell_partition: pd.Series) -> pd.Se
 def route(rows: pd.DataFrame, member_partition: pd.Series, column: str = "member_code") -> np.ndarray:
     """Partition of every row by its member code (normalised as validation will); rows of an
     unknown member go to partition 0, where validation and the rules see them as before."""
-    if rows.empty or column not in rows.columns:
+    if rows.empty or column not in rows.columns or member_partition.empty:
         return np.zeros(len(rows), dtype=np.int64)
-    return clean_code(rows[column]).map(member_partition).fillna(0).astype("int64").to_numpy()
+    keys = pa.array(member_partition.index.astype("string").to_numpy(na_value=None), pa.string())
+    parts = member_partition.to_numpy(dtype=np.int64)
+    codes = rows[column].astype("string")
+    # Most codes are already clean: look them up as they are (Arrow's hash lookup), normalise
+    # only the ones not found ("12345.0", " 12345").
+    where = _lookup(codes, keys, parts)
+    miss = where < 0
+    if miss.any():
+        where[miss] = _lookup(clean_code(codes[miss]), keys, parts)
+    return np.where(where < 0, 0, where)
+
+
+def _lookup(codes: pd.Series, keys: pa.Array, parts: np.ndarray) -> np.ndarray:
+    pos = pc.index_in(_arrow(codes), value_set=keys).to_numpy(zero_copy_only=False)
+    pos = np.nan_to_num(pos.astype("float64"), nan=-1).astype(np.int64)
+    return np.where(pos >= 0, parts[np.clip(pos, 0, None)], -1)
+
+
+def _arrow(s: pd.Series) -> pa.Array:
+    """The Arrow array under an Arrow-backed string Series (no copy), else a converted one."""
+    try:
+        arr = pa.array(s.array)
+    except (TypeError, pa.ArrowInvalid):
+        arr = pa.array(s.to_numpy(na_value=None), pa.string())
+    return arr.cast(pa.string()) if arr.type != pa.string() else arr
 
 
 def split_central(
@@ -108,18 +134,23 @@ def split_central(
     total = int(cells.sum())
     target = min(int(target), max(-(-total // max(min_partitions, 1)), 1))
     cell_part = plan_partitions(org_view, cells, target)
+    n = int(cell_part.max()) + 1 if len(cell_part) else 1
+    if n == 1:  # one partition: nothing to route
+        return whole, [{t: _numbered(raw[t]) for t in MEMBER_TABLES if t in raw}], pd.Series(dtype="int64")
     member_part = member_partitions(members, cell_part)
-    n = int(max(cell_part.max() if len(cell_part) else 0, member_part.max() if len(member_part) else 0)) + 1
     parts: list[dict[str, pd.DataFrame]] = [{} for _ in range(n)]
     for t in MEMBER_TABLES:
         if t not in raw:
             continue
         frame = _numbered(raw[t])
         where = route(frame, member_part)
-        order = np.argsort(where, kind="stable")  # one sort, then contiguous slices
-        bounds = np.searchsorted(where[order], np.arange(n + 1))
+        if len(where) and not (np.diff(where) >= 0).all():
+            # One gather into partition order; exports already in tree order skip it.
+            order = np.argsort(where, kind="stable")
+            frame, where = frame.take(order), where[order]
+        bounds = np.searchsorted(where, np.arange(n + 1))
         for p in range(n):
-            parts[p][t] = frame.take(order[bounds[p] : bounds[p + 1]])
+            parts[p][t] = frame.iloc[bounds[p] : bounds[p + 1]]
     return whole, parts, member_part
 
 
