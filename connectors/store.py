@@ -11,10 +11,12 @@ the database as it was.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -384,6 +386,10 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+_FILE_LOCKS: dict[str, threading.RLock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
 # --- the store ----------------------------------------------------------------------------------
 class ResultsStore:
     """Findings history, runs and the sync store in one SQL database.
@@ -428,7 +434,7 @@ class ResultsStore:
         from alembic import command
 
         cfg = self.alembic_config()
-        with self.engine.begin() as conn:
+        with self._file_guard(), self.engine.begin() as conn:
             if self.is_pg:
                 # Serialise concurrent migrations (two flows starting at once).
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(727274)"))
@@ -461,7 +467,7 @@ class ResultsStore:
         become ``superseded`` (kept, never read back as current).
         """
         counts = {"loaded": 0, "superseded": 0, "skipped": 0, "rejected": 0, "rows": 0, "quarantined": 0}
-        with self.engine.begin() as conn:
+        with self._file_guard(), self.engine.begin() as conn:
             self._lock(conn)
             known = set(conn.execute(sa.select(WORKBOOKS.c.checksum)).scalars())
             seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(WORKBOOKS.c.load_seq), 0))).scalar_one()
@@ -546,15 +552,19 @@ class ResultsStore:
         """Mark every workbook of the groups but the newest as superseded; return how many changed."""
         if not groups:
             return 0
-        periods = sorted({p for _, p in groups})
         w = WORKBOOKS.c
         rows = []
-        for chunk in _chunks(periods):
-            rows += conn.execute(
-                sa.select(w.checksum, w.cell_code, w.period, w.created_on, w.load_seq, w.status).where(
-                    w.period.in_(chunk), w.status.in_(["accepted", "superseded"])
+        # Only the batch's (cell, period) groups (index ix_sub_workbooks_cell_period): reading every
+        # workbook of the period for each batch of a first night was quadratic.
+        for chunk in _chunks(sorted(groups), 400):
+            rows += [
+                tuple(r)
+                for r in conn.execute(
+                    sa.select(w.checksum, w.cell_code, w.period, w.created_on, w.load_seq, w.status).where(
+                        sa.tuple_(w.cell_code, w.period).in_(chunk), w.status.in_(["accepted", "superseded"])
+                    )
                 )
-            ).all()
+            ]
         df = pd.DataFrame(
             rows, columns=["checksum", "cell_code", "period", "created_on", "load_seq", "status"]
         )
@@ -621,6 +631,10 @@ class ResultsStore:
         On SQLite and PostgreSQL the rows go straight from the database into Arrow columns (ADBC),
         then into pandas column by column: no Python object per value (millions of rows a
         night). Anything ADBC cannot read falls back to SQLAlchemy."""
+        with self._file_guard():
+            yield from self._reading_session()
+
+    def _reading_session(self) -> Iterator[Callable[..., pd.DataFrame]]:
         adbc = self._adbc_connect()
         fallback: Connection | None = None
 
@@ -648,6 +662,21 @@ class ResultsStore:
                 adbc.close()
             if fallback is not None:
                 fallback.close()
+
+    def _file_guard(self) -> AbstractContextManager:
+        """In-process lock of a SQLite file, held by every write transaction and every ADBC read.
+
+        ADBC's SQLite is a second copy of the library in the process: POSIX locks are per
+        process, so it neither sees the sqlite3 module's locks nor keeps them when it closes its
+        file. Reads and writes of one file by this process therefore never overlap (another
+        process is still excluded by the file locks). Never switch such a file to WAL."""
+        database = self.url.database if self.engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:":
+            return nullcontext()
+        key = str(Path(database).resolve())
+        with _FILE_LOCKS_GUARD:
+            lock = _FILE_LOCKS.setdefault(key, threading.RLock())
+        return lock
 
     def _adbc_connect(self) -> Any:
         """An ADBC connection to the same database (SQLite file or PostgreSQL), or None."""
@@ -802,7 +831,7 @@ class ResultsStore:
         if ids.isna().any() or ids.duplicated().any():
             raise ValueError("findings need unique, non-empty finding_id")
         ev = EVENTS.c
-        with self.engine.begin() as conn:
+        with self._file_guard(), self.engine.begin() as conn:
             self._lock(conn)
             prev_as_of = conn.execute(
                 sa.select(sa.func.max(RUNS.c.as_of)).where(RUNS.c.scope == scope, RUNS.c.as_of < as_of)
@@ -1082,7 +1111,8 @@ def _column_array(frame: pd.DataFrame, loc: int) -> Any:
 def _concat_arrays(arrays: list[Any], sizes: list[int]) -> pd.Series:
     """One column from the same column of many frames (None: the frame lacks it -> missing)."""
     first = arrays[0]
-    if first is not None and all(type(a) is type(first) and a.dtype == first.dtype for a in arrays):
+    kind, dtype = type(first), getattr(first, "dtype", None)
+    if first is not None and all(type(a) is kind and (a.dtype is dtype or a.dtype == dtype) for a in arrays):
         if isinstance(first, np.ndarray):
             return pd.Series(np.concatenate(arrays), copy=False)
         return pd.Series(type(first)._concat_same_type(arrays), copy=False)
@@ -1106,7 +1136,7 @@ def _gather(
     names = [c.name for c in table.columns]
     sizes = [len(f) for f, _ in parts]
     n = int(sum(sizes))
-    locs = [{c: i for i, c in enumerate(f.columns)} for f, _ in parts]
+    locs = [dict(zip(f.columns.tolist(), itertools.count())) for f, _ in parts]
     out: dict[str, pd.Series] = {}
     for name in names:
         if name in _LINEAGE and name != "_source":
