@@ -362,7 +362,8 @@ def markdown(r: dict) -> str:
         "|---|---|---|---|---|",
     ]
     f, s = r["first_night"], r["steady_night"]
-    for k in f["stage_seconds"]:
+    stages = [k for k in f["stage_seconds"] if k != "total"] + ["total"]
+    for k in stages:
         lines.append(
             f"| {k} | {f['stage_seconds'].get(k)} | {s['stage_seconds'].get(k, '')} | "
             f"{f['stage_peak_rss_mb'].get(k, '')} | {s['stage_peak_rss_mb'].get(k, '')} |"
