@@ -86,7 +86,8 @@ def run_night(data: Path, meta: dict, out: Path) -> dict:
         "wall_seconds": round(wall, 2),
         "stage_seconds": stages,
         "prefect_overhead_seconds": round(wall - sum(v for k, v in stages.items() if k != "total"), 2),
-        "peak_rss_mb": round(mem.peak_total / 2**20),
+        "peak_rss_mb": round(mem.peak_total / 2**20),  # PSS of the tree (see bench/memory.py)
+        "peak_rss_sum_mb": round(mem.peak_rss / 2**20),
         "stage_peak_rss_mb": {k: round(v / 2**20) for k, v in sorted(mem.peaks.items())},
         "files": summary["files"],
         "findings": summary["findings"],
@@ -358,6 +359,9 @@ def markdown(r: dict) -> str:
         g = r["generate"]
         lines += [f"Generation: {g.get('seconds')} s in all; parts {g.get('timings_s')}", ""]
     lines += [
+        "Peak memory: PSS of the process tree (workers' shared pages counted once), Prefect's API "
+        "server excluded.",
+        "",
         "| stage | first night s | steady night s | first peak MB | steady peak MB |",
         "|---|---|---|---|---|",
     ]
@@ -373,6 +377,9 @@ def markdown(r: dict) -> str:
         f"{s['peak_rss_mb']} |"
     )
     lines += [
+        "",
+        f"RSS summed over the tree (forked workers' shared pages counted in each): first night "
+        f"{f.get('peak_rss_sum_mb')} MB, steady night {s.get('peak_rss_sum_mb')} MB.",
         "",
         f"Workbooks: first night {f['files']}, steady night {s['files']}; findings {f['findings']}.",
     ]
