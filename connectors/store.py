@@ -644,8 +644,13 @@ class ResultsStore:
                 sql = str(stmt.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
                 try:
                     with adbc.cursor() as cur:
-                        if not self.is_pg:  # SQLite types are inferred from one batch: the whole result
-                            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(1 << 30)})
+                        if not self.is_pg:
+                            # SQLite types are inferred from one batch: the whole result, sized to
+                            # it (the driver reserves the batch's buffers up front: a fixed huge
+                            # batch left terabytes of address space that made fork() fail).
+                            cur.execute(f"SELECT count(*) FROM ({sql})")
+                            rows = cur.fetchall()[0][0]
+                            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows + 1)})
                         cur.execute(sql)
                         table = cur.fetch_arrow_table()
                     return _arrow_frame(table, types)

@@ -668,19 +668,40 @@ def _parse_all(paths: list[Path], sources: list[str], workers: int) -> list[Work
     # worker (measured faster than two, whose smaller passes cost more than the overlap gains),
     # at most 1,000 workbooks so that a whole folder still comes back in pieces.
     size = max(8, min(1000, -(-len(paths) // workers)))
-    _warm_up()
     starts = range(0, len(paths), size)
     results: list[WorkbookResult] = []
     try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            chunks = pool.map(
-                _parse_chunk, [paths[i : i + size] for i in starts], [sources[i : i + size] for i in starts]
-            )
-            for batch in chunks:
-                results.extend(_split_batch(batch))
+        chunks = worker_pool(workers).map(
+            _parse_chunk, [paths[i : i + size] for i in starts], [sources[i : i + size] for i in starts]
+        )
+        for batch in chunks:
+            results.extend(_split_batch(batch))
     except Exception:  # a broken pool (killed worker, no fork) must not stop the run: go sequential
+        close_worker_pool()
         results = _split_batch(_parse_chunk(paths, sources))
     return results
+
+
+_POOL: dict[int, ProcessPoolExecutor] = {}
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """The process pool that parses workbooks, started once and kept for every batch of the run
+    (a pool per batch paid the start and the warm-up each time). Its processes are forked at
+    once, here, from the thread that asks first (the flow asks before it starts any other)."""
+    pool = _POOL.get(workers)
+    if pool is None:
+        close_worker_pool()
+        _warm_up()
+        pool = _POOL[workers] = ProcessPoolExecutor(max_workers=workers)
+        list(pool.map(int, range(workers)))  # start every process now
+    return pool
+
+
+def close_worker_pool() -> None:
+    for pool in _POOL.values():
+        pool.shutdown(wait=True, cancel_futures=True)
+    _POOL.clear()
 
 
 def _counts(meta: dict) -> dict:

@@ -67,7 +67,7 @@ def nightly_reconciliation(
         parsed = tasks.parse_workbooks.map(batches, workers=unmapped(1))
         loads = [tasks.load_batch(future.result(), inp.results) for future in parsed]
     else:
-        loads = [tasks.load_batch(tasks.parse_workbooks(b, inp.workers), inp.results) for b in batches]
+        loads = _parse_and_store(batches, inp.workers, inp.results)
     subs, subs_q, files = tasks.store_submissions(loads, inp.results, inp.period, present)
 
     # Member-level validation and rules per partition (each gets the SinhHoat and DanhGia rows of
@@ -107,6 +107,34 @@ def nightly_reconciliation(
     tasks.publish(findings, quarantine, summary, whole.organizations, inp, committee)
     logger.info("Kết quả tại %s", inp.out)
     return summary
+
+
+def _parse_and_store(batches: list[list], workers: int, results_url: str) -> list[dict]:
+    """Parse batch k+1 in the worker processes while batch k is written to the store here: the
+    store has one writer, the parsing uses every core, and memory holds two batches at most."""
+    from connectors.workbooks import close_worker_pool, worker_pool
+
+    batches = [b for b in batches if b]
+    if not batches:
+        return []
+    if workers > 1:
+        try:
+            worker_pool(workers)  # forked now, from the flow's own thread, before any task thread
+        except OSError as exc:  # no fork possible (memory, limits): parse here, slower but whole
+            get_run_logger().warning("Không tạo được tiến trình phụ (%s): đọc bảng nộp tuần tự", exc)
+            workers = 1
+    try:
+        loads = []
+        pending = tasks.parse_workbooks.submit(batches[0], workers)
+        for i in range(len(batches)):
+            parsed = pending.result()
+            if i + 1 < len(batches):
+                pending = tasks.parse_workbooks.submit(batches[i + 1], workers)
+            loads.append(tasks.load_batch(parsed, results_url))
+            del parsed
+        return loads
+    finally:
+        close_worker_pool()
 
 
 def _run_partitions(parts: list[dict], subs: list, ctx: RunContext, concurrent: bool) -> list[dict]:
