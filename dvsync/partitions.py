@@ -55,12 +55,14 @@ def plan_partitions(organizations: pd.DataFrame, cell_members: pd.Series, target
     if units.empty:
         return pd.Series(dtype="int64", index=pd.Index([], dtype="string", name="cell_code"))
     target = max(int(target), 1)
-    # Greedy packing: a new partition when the running total passes the target, or at a new
-    # province-level committee once the current partition is at least half full.
+    # Greedy packing in tree order: a new partition when the next grassroots organisation would
+    # pass the target, or at a new province-level committee that would not fit whole.
+    committee_size = units.groupby("upper")["n"].sum()
     part = np.zeros(len(units), dtype=np.int64)
     filled, p, prev_upper = 0, 0, None
     for i, (u, n) in enumerate(zip(units["upper"].tolist(), units["n"].tolist(), strict=True)):
-        if filled and (filled + n > target or (u != prev_upper and filled >= target // 2)):
+        whole = committee_size[u] if u != prev_upper else n
+        if filled and filled + max(n, whole) > target:
             p, filled = p + 1, 0
         part[i] = p
         filled += n
