@@ -401,3 +401,20 @@ def test_holiday_near_miss_when_as_of_allows(tmp_path):
     overdue = found[found["list_code"] == "TRANSFER_OVERDUE"]
     assert not set(hol["member_code"]) & set(overdue["member_code"])
     assert len(overdue) >= 5
+
+
+def test_planted_name_mismatch_always_differs() -> None:
+    """A name without diacritics is unchanged by stripping them: the planted mismatch must still
+    differ, or the generator expects a finding the data cannot show (seen once in 1,000,000)."""
+    from dvsync.demo.generator import _other_name
+    from rules.normalize import fold_name
+
+    for planted, original in [
+        ("Phan Minh Oanh", "Phan Minh Oanh"),
+        ("PHAN  minh oanh", "Phan Minh Oanh"),
+        ("An", "An"),
+        ("Lê Văn Hùng", "Le Van Hung"),
+    ]:
+        got = _other_name(planted, original)
+        assert fold_name(pd.Series([got])).iloc[0] != fold_name(pd.Series([original])).iloc[0], got
+    assert _other_name("Nguyen Van A", "Nguyễn Văn A") == "Nguyen Van A"  # already differs: kept

@@ -30,7 +30,7 @@ import pandas as pd
 
 from schemas.contract import CENTRAL_TABLES
 
-GENERATOR_VERSION = "1.1"
+GENERATOR_VERSION = "1.2"
 DEFAULT_AS_OF = date(2026, 11, 16)
 _INT_COLUMNS = {"active", "year", "years"}
 

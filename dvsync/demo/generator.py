@@ -9,6 +9,7 @@ are recorded by the plant that causes them, with a note.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from datetime import date
 
@@ -609,6 +610,7 @@ class Demo:
                     if j % 2
                     else _strip_marks(m["full_name"][i])
                 )
+                o[f] = _other_name(o[f], m["full_name"][i])
             elif f == "birth_date":
                 o[f] = m["birth"][i] + int(self.rng.integers(1, 400)) * DAY
             elif f == "gender":
@@ -1376,6 +1378,20 @@ def _iso(d: np.ndarray) -> np.ndarray:
     s = np.datetime_as_string(np.asarray(d, dtype="datetime64[D]"), unit="D").astype(object)
     s[np.isnat(np.asarray(d, dtype="datetime64[D]"))] = None
     return s
+
+
+def _other_name(name: str, original: str) -> str:
+    """``name``, or a visibly different one when it would compare equal to ``original`` (a name
+    without diacritics stays the same once its marks are stripped; a random name may repeat)."""
+
+    def key(v: str) -> str:
+        return unicodedata.normalize("NFC", " ".join(v.split())).lower()
+
+    if key(name) != key(original):
+        return name
+    words = original.split()
+    swapped = " ".join([*words[:-2], words[-1], words[-2]]) if len(words) >= 2 else original
+    return swapped if key(swapped) != key(original) else original + " Văn"
 
 
 def _strip_marks(name: str) -> str:
