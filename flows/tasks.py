@@ -178,7 +178,9 @@ def inventory_workbooks(folder: str, results_url: str) -> tuple[list[tuple[str, 
     return new, set(sums.values())
 
 
-@task(name="parse-workbooks", cache_policy=NONE, timeout_seconds=4 * 3600)
+# No timeout: the task runs in a worker thread (the next batch parses while one is stored), where
+# Prefect could not interrupt it anyway; a broken worker process ends the pool, not the run.
+@task(name="parse-workbooks", cache_policy=NONE)
 def parse_workbooks(files: list[tuple[str, str]], workers: int) -> list:
     """Read and validate one batch of workbooks (in `workers` processes); file faults become results."""
     from connectors.workbooks import _parse_all
