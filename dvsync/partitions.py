@@ -119,7 +119,8 @@ def split_central(
     raw: dict[str, pd.DataFrame], target: int, min_partitions: int = 1
 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, pd.DataFrame]], pd.Series]:
     """The raw central tables -> (whole tables, one dict of member tables per partition, the
-    member -> partition map). Rows keep their export record number in ``_record``."""
+    member -> partition map). Rows keep their export record number in ``_record``. With more
+    than one partition the member tables are moved out of ``raw`` (memory)."""
     whole = {t: raw[t] for t in GLOBAL_TABLES if t in raw}
     members = raw.get("members")
     orgs = raw.get("organizations")
@@ -140,11 +141,14 @@ def split_central(
     if n == 1:  # one partition: nothing to route
         return whole, [{t: _numbered(raw[t]) for t in MEMBER_TABLES if t in raw}], pd.Series(dtype="int64")
     member_part = member_partitions(members, cell_part)
+    del members
     parts: list[dict[str, pd.DataFrame]] = [{} for _ in range(n)]
     for t in MEMBER_TABLES:
         if t not in raw:
             continue
-        frame = _numbered(raw[t])
+        # Taken out of ``raw``: a table's unsplit copy goes as soon as its partitions exist, so
+        # memory never holds the whole export twice.
+        frame = _numbered(raw.pop(t))
         where = route(frame, member_part)
         if len(where) and not (np.diff(where) >= 0).all():
             # One gather into partition order; exports already in tree order skip it.

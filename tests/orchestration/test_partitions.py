@@ -73,7 +73,7 @@ def test_split_keeps_record_numbers_and_loses_no_row(tree: pd.DataFrame) -> None
     )
     ratings = pd.DataFrame({"member_code": ["4", "1", "2", "x"], "year": [2024, 2024, 2024, 2024]})
     raw = {"organizations": tree, "members": members, "ratings": ratings, "transfers": pd.DataFrame()}
-    whole, parts, _ = split_central(raw, target=1)
+    whole, parts, _ = split_central(dict(raw), target=1)
     assert set(whole) == {"organizations", "transfers"}
     assert len(parts) == 3  # a1, a2, B
     got = pd.concat([p["members"] for p in parts]).sort_values(RECORD)
