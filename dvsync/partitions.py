@@ -11,11 +11,14 @@ Pure functions: DataFrames in, DataFrames out; no I/O.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dvsync.datasets import SubmissionData
 from dvsync.tree import ancestors
 from rules.normalize import clean_code, restore_org_code
 from schemas.contract import CENTRAL_TABLES
@@ -170,3 +173,16 @@ def route_rows(rows: pd.DataFrame, member_partition: pd.Series, n: int) -> list[
     """Submission rows (SinhHoat, DanhGia) split by the partition of their member."""
     where = route(rows, member_partition)
     return [rows[where == p] for p in range(n)]
+
+
+def split_submissions(subs: SubmissionData, member_partition: pd.Series, n: int) -> list[SubmissionData]:
+    """What each partition's member rules read of the submissions: every workbook, and the
+    SinhHoat and DanhGia rows of its own members (the other sheets are for the tree rules)."""
+    activity = route_rows(subs.activity, member_partition, n)
+    screening = route_rows(subs.screening, member_partition, n)
+    unused = {
+        t: df.iloc[:0] for t, df in subs.tables().items() if t not in ("workbooks", "activity", "screening")
+    }
+    return [
+        replace(subs, activity=a, screening=s, **unused) for a, s in zip(activity, screening, strict=True)
+    ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -16,7 +15,7 @@ from prefect import flow, get_run_logger, unmapped
 
 from dvsync.datasets import RunContext
 from dvsync.inputs import resolve_inputs
-from dvsync.partitions import GLOBAL_TABLES, route_rows
+from dvsync.partitions import GLOBAL_TABLES, split_submissions
 from flows import tasks
 from schemas.contract import CENTRAL_TABLES
 
@@ -70,16 +69,9 @@ def nightly_reconciliation(
         loads = _parse_and_store(batches, inp.workers, inp.results)
     subs, subs_q, files = tasks.store_submissions(loads, inp.results, inp.period, present)
 
-    # Member-level validation and rules per partition (each gets the SinhHoat and DanhGia rows of
-    # its own members), then the rules that cross partitions once over the whole tree.
-    activity = route_rows(subs.activity, member_part, len(parts_raw))
-    screening = route_rows(subs.screening, member_part, len(parts_raw))
-    unused = {
-        t: df.iloc[:0] for t, df in subs.tables().items() if t not in ("workbooks", "activity", "screening")
-    }
-    part_subs = [
-        replace(subs, activity=a, screening=s, **unused) for a, s in zip(activity, screening, strict=True)
-    ]
+    # Member-level validation and rules per partition, then the rules that cross partitions once
+    # over the whole tree.
+    part_subs = split_submissions(subs, member_part, len(parts_raw))
     n_parts = len(parts_raw)
     parts = _run_partitions(parts_raw, part_subs, ctx, concurrent=bool(dask_workers))
     del parts_raw, part_subs

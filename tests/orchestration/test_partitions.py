@@ -145,3 +145,20 @@ def test_partitioned_run_gives_the_same_lists(demo_small: Path, prefect_harness,
     # The duplicate member and the unknown document type, named by their record in the export.
     assert {"central.members", "central.dossier_documents"} <= set(central["source"])
     assert central.loc[central["source"] == "central.dossier_documents", "row"].tolist() == ["7"]
+
+
+def test_each_partition_gets_its_own_members_activity_and_every_workbook() -> None:
+    from dvsync.datasets import SubmissionData
+    from dvsync.partitions import split_submissions
+
+    subs = SubmissionData.empty()
+    subs.workbooks = pd.DataFrame(
+        {"cell_code": ["a1.c1", "b1.c1"], "period": ["2026-10"] * 2}, dtype="string"
+    )
+    subs.activity = pd.DataFrame(
+        {"member_code": ["1", "2", "9", "2.0"], "month": ["2026-10"] * 4}, dtype="string"
+    )
+    subs.roster = pd.DataFrame({"member_code": ["1", "2"]}, dtype="string")
+    parts = split_submissions(subs, pd.Series({"1": 0, "2": 1}), 2)
+    assert [p.activity["member_code"].tolist() for p in parts] == [["1", "9"], ["2", "2.0"]]
+    assert all(len(p.workbooks) == 2 and p.roster.empty for p in parts)  # rosters are for the tree rules
