@@ -31,6 +31,8 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from dvsync.datasets import SubmissionData, WorkbookResult
 from schemas.contract import FINDING_COLUMNS, LINEAGE_COLUMNS, QUARANTINE_COLUMNS, SHEET_TABLES, SHEETS
+from schemas.submission import BOOL_COLUMNS as SHEET_BOOL_COLUMNS
+from schemas.submission import DATE_COLUMNS as SHEET_DATE_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -39,26 +41,8 @@ VERSION_TABLE = "dvsync_schema_version"  # not "alembic_version": the database m
 CHUNK = 5_000  # rows per executemany batch
 
 # --- Column types of the submission tables (dvsync/datasets.py) -------------------------------
-DATE_COLUMNS = {
-    "birth_date",
-    "admission_date",
-    "official_date",
-    "letter_date",
-    "notice_sent_on",
-    "received_on",
-    "dossier_received_on",
-    "course_certificate_on",
-    "political_conclusion_on",
-    "created_on",
-}
-BOOL_COLUMNS = {
-    "attended",
-    "excused",
-    "fees_paid",
-    "emulation_fighter",
-    "provincial_merit",
-    "background_verified",
-}
+DATE_COLUMNS = {*SHEET_DATE_COLUMNS, "created_on"}  # created_on: the workbook's Ngày lập
+BOOL_COLUMNS = SHEET_BOOL_COLUMNS
 INT_COLUMNS = {"year", "category", "_row", "row"}
 # Tables whose earlier periods of the year are read back (the year's activity, earlier transfers).
 HISTORY_TABLES = ("activity", "transfers_out", "transfers_in")

@@ -24,6 +24,7 @@ from schemas.contract import (
     STUDENT_RATINGS,
     TRANSFER_KIND_LABELS,
 )
+from schemas.submission import BOOL_COLUMNS, DATE_COLUMNS
 
 _SEVERITY = {"reject": "LỖI – dòng bị loại", "warn": "CẦN SỬA", "note": "Đã tự sửa"}
 
@@ -83,25 +84,6 @@ def check_workbook(path: Path | str, out: TextIO | None = None) -> int:
 # --- template ------------------------------------------------------------------------------------
 _YES_NO = ["Có", "Không"]
 _CANDIDATE_RATINGS = [*(f"{c}" for c in RATINGS), *STUDENT_RATINGS]
-_DATE_COLUMNS = {
-    "birth_date",
-    "admission_date",
-    "official_date",
-    "letter_date",
-    "notice_sent_on",
-    "received_on",
-    "dossier_received_on",
-    "course_certificate_on",
-    "political_conclusion_on",
-}
-_BOOL_COLUMNS = {
-    "attended",
-    "excused",
-    "fees_paid",
-    "emulation_fighter",
-    "provincial_merit",
-    "background_verified",
-}
 # column -> name of the list on the hidden DanhMuc sheet
 _LISTS: dict[str, list[str]] = {
     "gender": ["Nam", "Nữ"],
@@ -121,7 +103,7 @@ _COLUMN_LIST = {
     "rating_y1": "candidate_rating",
     "rating_y2": "candidate_rating",
     "rating_y3": "candidate_rating",
-    **dict.fromkeys(_BOOL_COLUMNS, "yes_no"),
+    **dict.fromkeys(BOOL_COLUMNS, "yes_no"),
 }
 LIST_SHEET = "DanhMuc"
 TEMPLATE_ROWS = 1000
@@ -183,7 +165,7 @@ def write_template(path: Path | str) -> Path:
         for j, (header, internal) in enumerate(columns.items()):
             ws.write_string(0, j, header, head)
             width = max(14, min(30, len(header) + 4))
-            if internal in _DATE_COLUMNS:
+            if internal in DATE_COLUMNS:
                 ws.set_column(j, j, width, date)
                 ws.data_validation(
                     1,

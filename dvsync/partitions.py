@@ -127,8 +127,12 @@ def split_central(
     whole = {t: raw[t] for t in GLOBAL_TABLES if t in raw}
     members = raw.get("members")
     orgs = raw.get("organizations")
-    if members is None or orgs is None or members.empty:
+
+    def one_partition() -> tuple:
         return whole, [{t: _numbered(raw[t]) for t in MEMBER_TABLES if t in raw}], pd.Series(dtype="int64")
+
+    if members is None or orgs is None or members.empty:
+        return one_partition()
     cells = restore_org_code(members["cell_code"]).value_counts(dropna=True)
     org_view = pd.DataFrame(
         {
@@ -142,7 +146,7 @@ def split_central(
     cell_part = plan_partitions(org_view, cells, target)
     n = int(cell_part.max()) + 1 if len(cell_part) else 1
     if n == 1:  # one partition: nothing to route
-        return whole, [{t: _numbered(raw[t]) for t in MEMBER_TABLES if t in raw}], pd.Series(dtype="int64")
+        return one_partition()
     member_part = member_partitions(members, cell_part)
     del members
     parts: list[dict[str, pd.DataFrame]] = [{} for _ in range(n)]

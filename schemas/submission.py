@@ -270,6 +270,9 @@ SPECS: dict[str, dict[str, Col]] = {
     "DanhGia": {"member_code": _code, "category": Col("int", required=True), "note": Col("text")},
 }
 # Repeating one of these keys in a sheet quarantines the later row.
+# The sheets' columns by kind, read off SPECS (the store's column types, the template's formats).
+DATE_COLUMNS = frozenset(c for spec in SPECS.values() for c, col in spec.items() if col.kind == "date")
+BOOL_COLUMNS = frozenset(c for spec in SPECS.values() for c, col in spec.items() if col.kind == "bool")
 KEYS: dict[str, list[str]] = {
     "DanhSach": ["member_code"],
     "SinhHoat": ["member_code", "month"],

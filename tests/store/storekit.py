@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from connectors.store import ResultsStore
 from dvsync.datasets import WorkbookResult
 from schemas.contract import FINDING_COLUMNS, QUARANTINE_COLUMNS, SHEET_TABLES, SHEETS
+from schemas.submission import BOOL_COLUMNS, DATE_COLUMNS
 
 PG_URL = os.environ.get("DVSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SESSION = uuid.uuid4().hex[:8]
@@ -37,26 +38,9 @@ def _columns(name: str) -> list[str]:
 def _typed(rows: list[dict], name: str) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=_columns(name))
     for col in df.columns:
-        if col in {
-            "birth_date",
-            "admission_date",
-            "official_date",
-            "letter_date",
-            "notice_sent_on",
-            "received_on",
-            "dossier_received_on",
-            "course_certificate_on",
-            "political_conclusion_on",
-        }:
+        if col in DATE_COLUMNS:
             df[col] = pd.to_datetime(df[col]).astype("datetime64[ns]")
-        elif col in {
-            "attended",
-            "excused",
-            "fees_paid",
-            "emulation_fighter",
-            "provincial_merit",
-            "background_verified",
-        }:
+        elif col in BOOL_COLUMNS:
             df[col] = df[col].astype("boolean")
         elif col in {"year", "category"}:
             df[col] = df[col].astype("Int64")
