@@ -244,12 +244,13 @@ def dvsync_roster_seconds(frames: dict, meta: dict) -> float:
     start = time.perf_counter()
     roster = period_rows(s.roster, s.workbooks, meta["period"])
     sent = submitted_cells(s.workbooks, roster, meta["period"])
-    ro.roster_missing_in_cell(c.members, roster, c.transfers, sent, meta["period"])
-    ro.roster_not_in_central(c.members, roster, meta["period"])
-    ro.roster_wrong_cell(c.members, roster, None)
-    ro.roster_inactive_listed(c.members, roster, None)
-    ro.roster_field_mismatch(c.members, roster)
-    ro.duplicate_person(c.members, roster)
+    match = ro.match_roster(c.members, roster)  # as tree_rules: one join shared by the rules
+    ro.roster_missing_in_cell(c.members, roster, c.transfers, sent, meta["period"], match)
+    ro.roster_not_in_central(c.members, roster, meta["period"], match)
+    ro.roster_wrong_cell(c.members, roster, None, match)
+    ro.roster_inactive_listed(c.members, roster, None, match)
+    ro.roster_field_mismatch(c.members, roster, match)
+    ro.duplicate_person(c.members, roster, match)
     return time.perf_counter() - start
 
 

@@ -91,14 +91,15 @@ def tree_rules(central: CentralData, submissions: SubmissionData, ctx: RunContex
             tr.transfer_fees_gap(transfers, scr),
         ]
     )
+    match = ro.match_roster(members, roster)  # the rosters joined to central once, for every rule
     out["roster"] = _concat(
         [
-            ro.roster_missing_in_cell(members, roster, transfers, cells_sent, period),
-            ro.roster_not_in_central(members, roster, period),
-            ro.roster_wrong_cell(members, roster, sos),
-            ro.roster_inactive_listed(members, roster, sos),
-            ro.roster_field_mismatch(members, roster),
-            ro.duplicate_person(members, roster),
+            ro.roster_missing_in_cell(members, roster, transfers, cells_sent, period, match),
+            ro.roster_not_in_central(members, roster, period, match),
+            ro.roster_wrong_cell(members, roster, sos, match),
+            ro.roster_inactive_listed(members, roster, sos, match),
+            ro.roster_field_mismatch(members, roster, match),
+            ro.duplicate_person(members, roster, match),
             ro.submission_missing(orgs, members, cells_sent, period),
         ]
     )

@@ -6,6 +6,7 @@ workbooks, see ``rules.common.period_rows``) and central tables, and returns fin
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rules.common import (
@@ -18,43 +19,105 @@ from rules.common import (
     lit,
     month_label,
     none,
-    own_rows,
+    positions,
     screened,
     status_label,
+    take,
     txt,
 )
 from rules.normalize import fold_name
-from schemas.contract import CELL_KINDS, ROSTER_FIELDS
+from schemas.contract import CELL_KINDS, ROSTER_FIELDS, SCREENED_STATUSES
 
 _PAIR = ["member_code", "cell_code"]
 
 
-def _exclude_pairs(rows: pd.DataFrame, pairs: pd.DataFrame | None) -> pd.DataFrame:
-    """Drop rows whose (member_code, cell_code) is in ``pairs`` (TRANSFER_STILL_ON_SENDER cases)."""
+def match_roster(members: pd.DataFrame, roster: pd.DataFrame) -> np.ndarray:
+    """Each roster row's position in ``members`` (-1: a code central does not know).
+
+    The one join the roster rules share: ``tree_rules`` computes it once and hands it to each
+    rule (``match=``); a rule called alone computes it itself. Member codes are unique in
+    validated central, so a position stands for the inner join's row."""
+    return positions(roster["member_code"], members["member_code"])
+
+
+def _match(members: pd.DataFrame, roster: pd.DataFrame, match: np.ndarray | None) -> np.ndarray:
+    return match_roster(members, roster) if match is None else match
+
+
+def _pair_mask(rows: pd.DataFrame, pairs: pd.DataFrame | None) -> np.ndarray:
+    """True where a row's (member_code, cell_code) is in ``pairs`` (TRANSFER_STILL_ON_SENDER cases)."""
+    hit = np.zeros(len(rows), dtype=bool)
     if pairs is None or pairs.empty or rows.empty:
-        return rows
-    p = pairs[_PAIR].astype("string").drop_duplicates().assign(_hit=True)
-    hit = rows[_PAIR].astype("string").merge(p, on=_PAIR, how="left")["_hit"]
-    return rows[~hit.fillna(False).astype(bool).to_numpy()]
+        return hit
+    # Only rows of the pairs' members can hit: the two-column join runs on those few.
+    near = isin(rows["member_code"], pairs["member_code"]).to_numpy()
+    if near.any():
+        p = pairs[_PAIR].astype("string").drop_duplicates().assign(_hit=True)
+        got = rows.loc[near, _PAIR].astype("string").merge(p, on=_PAIR, how="left")["_hit"]
+        hit[near] = got.fillna(False).astype(bool).to_numpy()
+    return hit
 
 
-def _roster_known(roster: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Roster rows joined to central (suffix ``_c`` for central columns)."""
-    central = members.rename(columns={c: f"{c}_c" for c in members.columns if c != "member_code"})
-    return roster.merge(central, on="member_code", how="inner")
+def _first_pairs(rows: pd.DataFrame) -> np.ndarray:
+    """True on the first row of each (member_code, cell_code), as ``drop_duplicates`` keeps; only
+    rows whose member code repeats can repeat a pair, so the two-column hashing runs on those few."""
+    again = rows["member_code"].duplicated(keep=False).to_numpy()
+    keep = np.ones(len(rows), dtype=bool)
+    if again.any():
+        keep[again] = ~rows[again].duplicated(_PAIR).to_numpy()
+    return keep
+
+
+def _screened_mask(members: pd.DataFrame) -> np.ndarray:
+    return members["status"].isin(SCREENED_STATUSES).to_numpy(dtype=bool)  # as rules.common.screened
+
+
+def _own_mask(roster: pd.DataFrame) -> np.ndarray:
+    return roster["roster_status"].isin(SCREENED_STATUSES).to_numpy(dtype=bool)  # as rules.common.own_rows
+
+
+def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Element-wise equality of two aligned-by-position text columns, NA never equal."""
+    eq = a.reset_index(drop=True).astype("string") == b.reset_index(drop=True).astype("string")
+    return eq.fillna(False).to_numpy(dtype=bool)
+
+
+def _where(mask: np.ndarray, pos: np.ndarray, central: np.ndarray) -> np.ndarray:
+    """Rows (numbers) under ``mask`` whose member central knows and ``central`` (a mask over the
+    members) selects."""
+    rows = np.flatnonzero(mask & (pos >= 0))
+    return rows[central[pos[rows]]]
+
+
+def _known(
+    roster: pd.DataFrame, rows: np.ndarray, members: pd.DataFrame, pos: np.ndarray, columns: list[str]
+):
+    """Roster ``rows`` beside central's ``columns`` of their member (suffix ``_c``)."""
+    columns = [c for c in columns if c in members.columns]
+    return pd.concat(
+        [roster.iloc[rows].reset_index(drop=True), take(members, pos[rows], columns, "_c")], axis=1
+    )
 
 
 # Source: contract §4 ROSTER_MISSING_IN_CELL; QĐ 294-QĐ/TW, HD 12-HD/BTCTW (danh sách đảng viên).
 def roster_missing_in_cell(
-    members: pd.DataFrame, roster: pd.DataFrame, transfers: pd.DataFrame, cells_sent: pd.Index, period: str
+    members: pd.DataFrame,
+    roster: pd.DataFrame,
+    transfers: pd.DataFrame,
+    cells_sent: pd.Index,
+    period: str,
+    match: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Central member active/exempt in cell C, C sent a workbook, C's roster lacks them (own or guest),
     and no official transfer of theirs out of C is in transit (in transit: expected on neither roster)."""
-    m = screened(members)
-    m = m[isin(m["cell_code"], cells_sent)]
-    listed = roster[_PAIR].astype("string").drop_duplicates().assign(_listed=True)
-    m = m.merge(listed, on=_PAIR, how="left")
-    m = m[m["_listed"].isna()]
+    pos = _match(members, roster, match)
+    expected = _screened_mask(members) & isin(members["cell_code"], cells_sent).to_numpy()
+    # Listed: some roster row has the member in this very cell.
+    rows = np.flatnonzero(pos >= 0)
+    same = _same(roster["cell_code"].iloc[rows], members["cell_code"].iloc[pos[rows]])
+    listed = np.zeros(len(members), dtype=bool)
+    listed[pos[rows][same]] = True
+    m = members[expected & ~listed]
     tr = transfers[(transfers["kind"] == "official") & transfers["received_on"].isna()]
     transit = tr[["member_code", "from_cell"]].rename(columns={"from_cell": "cell_code"})
     m = m.merge(transit.astype("string").drop_duplicates().assign(_transit=True), on=_PAIR, how="left")
@@ -86,9 +149,12 @@ def roster_missing_in_cell(
 
 
 # Source: contract §4 ROSTER_NOT_IN_CENTRAL; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
-def roster_not_in_central(members: pd.DataFrame, roster: pd.DataFrame, period: str) -> pd.DataFrame:
+def roster_not_in_central(
+    members: pd.DataFrame, roster: pd.DataFrame, period: str, match: np.ndarray | None = None
+) -> pd.DataFrame:
     """A roster row (own or guest) whose member code central does not know."""
-    r = roster[roster["member_code"].notna() & ~isin(roster["member_code"], members["member_code"])]
+    unknown = _match(members, roster, match) < 0
+    r = roster[roster["member_code"].notna().to_numpy() & unknown]
     if r.empty:
         return none()
     row = txt(r["_row"].astype("string") if "_row" in r.columns else None)
@@ -119,17 +185,23 @@ def roster_not_in_central(members: pd.DataFrame, roster: pd.DataFrame, period: s
 
 # Source: contract §4 ROSTER_WRONG_CELL; Điều lệ Đảng, QĐ 294-QĐ/TW (sinh hoạt ở một chi bộ).
 def roster_wrong_cell(
-    members: pd.DataFrame, roster: pd.DataFrame, still_on_sender: pd.DataFrame | None = None
+    members: pd.DataFrame,
+    roster: pd.DataFrame,
+    still_on_sender: pd.DataFrame | None = None,
+    match: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Own row in cell X while central has the member (active/exempt) in another cell.
 
     Guests (Sinh hoạt tạm thời) are never wrong-cell members; pairs already reported as
     TRANSFER_STILL_ON_SENDER are left to that list."""
-    r = _exclude_pairs(own_rows(roster), still_on_sender)
-    r = _roster_known(r, screened(members))
-    r = r[r["cell_code_c"].notna() & (r["cell_code_c"] != r["cell_code"]).fillna(False)]
-    if r.empty:
+    pos = _match(members, roster, match)
+    own = _own_mask(roster) & ~_pair_mask(roster, still_on_sender)
+    rows = _where(own, pos, _screened_mask(members))
+    central_cell = members["cell_code"].iloc[pos[rows]]
+    moved = ~_same(roster["cell_code"].iloc[rows], central_cell) & central_cell.notna().to_numpy()
+    if not moved.any():
         return none()
+    r = _known(roster, rows[moved], members, pos, ["full_name", "cell_code"])
     detail = (
         "Đảng viên "
         + txt(r["member_code"])
@@ -155,11 +227,15 @@ def roster_wrong_cell(
 
 # Source: contract §4 ROSTER_INACTIVE_LISTED; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
 def roster_inactive_listed(
-    members: pd.DataFrame, roster: pd.DataFrame, still_on_sender: pd.DataFrame | None = None
+    members: pd.DataFrame,
+    roster: pd.DataFrame,
+    still_on_sender: pd.DataFrame | None = None,
+    match: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """On a roster (own or guest) while central says transferred_out/deceased/removed/expelled/left."""
-    r = _exclude_pairs(roster, still_on_sender)
-    r = _roster_known(r, members[is_inactive(members["status"])])
+    pos = _match(members, roster, match)
+    rows = _where(~_pair_mask(roster, still_on_sender), pos, is_inactive(members["status"]).to_numpy())
+    r = _known(roster, rows, members, pos, ["full_name", "status", "status_date"])
     if r.empty:
         return none()
     r = r.drop_duplicates(_PAIR)
@@ -204,15 +280,17 @@ def _display(name: str, s: pd.Series) -> pd.Series:
 
 
 # Source: contract §4 ROSTER_FIELD_MISMATCH; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
-def roster_field_mismatch(members: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
+def roster_field_mismatch(
+    members: pd.DataFrame, roster: pd.DataFrame, match: np.ndarray | None = None
+) -> pd.DataFrame:
     """Per roster row of a known member and per field: both values present and different after
     normalisation (names folded for case/NFC/tone placement, IDs restored, dates as dates)."""
     if roster.empty:
         return none()
     cols = ["member_code", "cell_code", *[f for f in ROSTER_FIELDS if f in roster.columns]]
-    r = roster[cols].drop_duplicates(["member_code", "cell_code"])
-    central = members[["member_code", "full_name", *[f for f in ROSTER_FIELDS if f != "full_name"]]]
-    r = r.merge(central, on="member_code", how="inner", suffixes=("", "_c"))
+    pos = _match(members, roster, match)
+    rows = _where(_first_pairs(roster), pos, np.ones(len(members), dtype=bool))
+    r = _known(roster[cols], rows, members, pos, [f for f in ROSTER_FIELDS if f in roster.columns])
     out = []
     for name in ROSTER_FIELDS:
         if name not in roster.columns:
@@ -255,13 +333,15 @@ def roster_field_mismatch(members: pd.DataFrame, roster: pd.DataFrame) -> pd.Dat
 
 
 # Source: contract §4 DUPLICATE_PERSON; CT 51-CT/TW (số định danh cá nhân là khoá).
-def duplicate_person(members: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
+def duplicate_person(
+    members: pd.DataFrame, roster: pd.DataFrame, match: np.ndarray | None = None
+) -> pd.DataFrame:
     """(a) member codes (any status) sharing a personal ID, one finding per code;
     (b) one member code on two or more cells' rosters as own, one finding per listing cell."""
     out = []
     pid = id_key(members["personal_id"])
-    m = members.assign(_pid=pid)[pid.notna()]
-    m = m[m.duplicated("_pid", keep=False)]
+    shared = (pid.notna() & pid.duplicated(keep=False)).to_numpy()  # no copy of the million rows
+    m = members[shared].assign(_pid=pid[shared])
     if not m.empty:
         codes = m.groupby("_pid")["member_code"].agg(lambda s: ", ".join(sorted(s.astype(str))))
         m = m.assign(_codes=m["_pid"].map(codes).astype("string"))
@@ -288,16 +368,19 @@ def duplicate_person(members: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFram
                 detail=detail,
             )
         )
-    own = own_rows(roster)[_PAIR].dropna().drop_duplicates()
-    own = own[own.duplicated("member_code", keep=False)]
+    pos = _match(members, roster, match)
+    sel = _own_mask(roster) & roster[_PAIR].notna().all(axis=1).to_numpy()
+    rows = np.flatnonzero(sel)
+    rows = rows[_first_pairs(roster[_PAIR].iloc[rows])]
+    rows = rows[roster["member_code"].iloc[rows].duplicated(keep=False).to_numpy()]
+    own = roster[_PAIR].iloc[rows]
     if not own.empty:
         cells = own.groupby("member_code")["cell_code"].agg(lambda s: ", ".join(sorted(s.astype(str))))
         own = own.assign(_cells=own["member_code"].map(cells).astype("string"))
-        own = own.merge(
-            members[["member_code", "cell_code"]].rename(columns={"cell_code": "_central"}),
-            on="member_code",
-            how="left",
-        )
+        at = pos[rows]
+        central = pd.Series(pd.NA, index=own.index, dtype="string")
+        central[at >= 0] = members["cell_code"].iloc[at[at >= 0]].to_numpy()
+        own = own.assign(_central=central).reset_index(drop=True)
         central_txt = ("; CSDL trung ương ghi chi bộ " + txt(own["_central"])).where(
             own["_central"].notna(), ""
         )
