@@ -266,3 +266,40 @@ def test_functions_accept_empty_frames():
     assert ro.roster_field_mismatch(c.members, s.roster).empty
     assert ro.duplicate_person(c.members, s.roster).empty
     assert run(c, s).empty
+
+
+def test_shared_match_gives_the_same_lists_as_each_rule_alone():
+    # tree_rules joins the rosters to central once (match_roster) and hands the positions to
+    # every rule; a rule called alone joins by itself. Both must find the same rows.
+    c = central(
+        members=[
+            member("1"),
+            member("2", cell="C2"),
+            member("3", status="deceased"),
+            member("4", full_name="Lê Văn Tư"),
+            member("5"),
+        ]
+    )
+    s = submissions(
+        roster=[
+            roster_row("1"),
+            roster_row("2"),  # central has 2 in C2
+            roster_row("3"),  # deceased
+            roster_row("4", full_name="Lê Văn Tứ"),
+            roster_row("9"),  # unknown to central
+            roster_row("1", cell="C2"),  # 1 listed as own by two cells
+        ]
+    )
+    m, r = c.members, s.roster
+    match = ro.match_roster(m, r)
+    assert match.tolist() == [0, 1, 2, 3, -1, 0]
+    pairs = [
+        (ro.roster_not_in_central(m, r, "2026-10"), ro.roster_not_in_central(m, r, "2026-10", match)),
+        (ro.roster_wrong_cell(m, r), ro.roster_wrong_cell(m, r, None, match)),
+        (ro.roster_inactive_listed(m, r), ro.roster_inactive_listed(m, r, None, match)),
+        (ro.roster_field_mismatch(m, r), ro.roster_field_mismatch(m, r, match)),
+        (ro.duplicate_person(m, r), ro.duplicate_person(m, r, match)),
+    ]
+    for alone, shared in pairs:
+        assert not alone.empty
+        assert alone.equals(shared)
