@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 from prefect import flow, get_run_logger, unmapped
+from prefect.utilities.annotations import quote
 
 from dvsync.datasets import RunContext
 from dvsync.inputs import resolve_inputs
@@ -75,7 +76,7 @@ def nightly_reconciliation(
     n_parts = len(parts_raw)
     parts = _run_partitions(parts_raw, part_subs, ctx, concurrent=bool(dask_workers))
     del parts_raw, part_subs
-    findings, part_q, part_counts = tasks.reconcile_tree(whole, parts, subs, ctx)
+    findings, part_q, part_counts = tasks.reconcile_tree(whole, quote(parts), subs, ctx)
     central_counts = {t: {**whole_counts, **part_counts}[t] for t in CENTRAL_TABLES}
     central_q = pd.concat([whole_q, part_q], ignore_index=True)
     del parts
@@ -117,12 +118,14 @@ def _parse_and_store(batches: list[list], workers: int, results_url: str) -> lis
             workers = 1
     try:
         loads = []
-        pending = tasks.parse_workbooks.submit(batches[0], workers)
+        # quote(): Prefect would otherwise walk every element of these big arguments looking for
+        # upstream futures (seconds per night at a million members).
+        pending = tasks.parse_workbooks.submit(quote(batches[0]), workers)
         for i in range(len(batches)):
             parsed = pending.result()
             if i + 1 < len(batches):
-                pending = tasks.parse_workbooks.submit(batches[i + 1], workers)
-            loads.append(tasks.load_batch(parsed, results_url))
+                pending = tasks.parse_workbooks.submit(quote(batches[i + 1]), workers)
+            loads.append(tasks.load_batch(quote(parsed), results_url))
             del parsed
         return loads
     finally:
@@ -138,7 +141,7 @@ def _run_partitions(parts: list[dict], subs: list, ctx: RunContext, concurrent: 
         return [f.result() for f in futures]
     done = []
     for i in range(len(parts)):
-        done.append(tasks.reconcile_partition(i, parts[i], subs[i], ctx))
+        done.append(tasks.reconcile_partition(i, quote(parts[i]), quote(subs[i]), ctx))
         parts[i] = {}  # this partition's raw tables are no longer needed
         logger.info("Phần %d/%d xong", i + 1, len(parts))
     return done
