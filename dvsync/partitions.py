@@ -75,12 +75,15 @@ def plan_partitions(organizations: pd.DataFrame, cell_members: pd.Series, target
     return pd.Series(unit_part.reindex(key).to_numpy(), index=pd.Index(cells["cell_code"], name="cell_code"))
 
 
-def member_partitions(members: pd.DataFrame, cell_partition: pd.Series) -> pd.Series:
+def member_partitions(
+    members: pd.DataFrame, cell_partition: pd.Series, cell: pd.Series | None = None
+) -> pd.Series:
     """member_code (normalised) -> partition: the partition of the member's cell. A code found in
     several rows (a duplicate validation will quarantine) follows its first row, so every row of a
-    member lands in one partition; a cell outside the tree goes to partition 0."""
+    member lands in one partition; a cell outside the tree goes to partition 0. ``cell``: the
+    members' cell codes already restored (saves doing it twice)."""
     code = clean_code(members["member_code"])
-    cell = restore_org_code(members["cell_code"])
+    cell = restore_org_code(members["cell_code"]) if cell is None else cell
     part = cell.map(cell_partition).fillna(0).astype("int64")
     first = pd.DataFrame({"code": code, "part": part.to_numpy()}).dropna(subset=["code"])
     return first.drop_duplicates("code").set_index("code")["part"]
@@ -91,7 +94,7 @@ def route(rows: pd.DataFrame, member_partition: pd.Series, column: str = "member
     unknown member go to partition 0, where validation and the rules see them as before."""
     if rows.empty or column not in rows.columns or member_partition.empty:
         return np.zeros(len(rows), dtype=np.int64)
-    keys = pa.array(member_partition.index.astype("string").to_numpy(na_value=None), pa.string())
+    keys = _arrow(pd.Series(member_partition.index.astype("string"), copy=False))  # no copy when Arrow
     parts = member_partition.to_numpy(dtype=np.int64)
     codes = rows[column].astype("string")
     # Most codes are already clean: look them up as they are (Arrow's hash lookup), normalise
@@ -133,7 +136,8 @@ def split_central(
 
     if members is None or orgs is None or members.empty:
         return one_partition()
-    cells = restore_org_code(members["cell_code"]).value_counts(dropna=True)
+    member_cell = restore_org_code(members["cell_code"])
+    cells = member_cell.value_counts(dropna=True)
     org_view = pd.DataFrame(
         {
             "org_code": restore_org_code(orgs["org_code"]),
@@ -147,8 +151,8 @@ def split_central(
     n = int(cell_part.max()) + 1 if len(cell_part) else 1
     if n == 1:  # one partition: nothing to route
         return one_partition()
-    member_part = member_partitions(members, cell_part)
-    del members
+    member_part = member_partitions(members, cell_part, member_cell)
+    del members, member_cell
     parts: list[dict[str, pd.DataFrame]] = [{} for _ in range(n)]
     for t in MEMBER_TABLES:
         if t not in raw:
