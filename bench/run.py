@@ -10,13 +10,17 @@ sampled from /proc for this process and its worker processes (the Prefect API se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +53,55 @@ def machine() -> dict:
         "prefect": prefect.__version__,
         "os": platform.platform(),
     }
+
+
+@contextlib.contextmanager
+def prefect_server(ephemeral: bool):
+    """The nights run against a running local Prefect API server, as a deployment's runs do (the
+    server is up before the night starts and is not timed). ``ephemeral``: let each flow run start
+    its own temporary server instead, as a bare ``dvsync nightly`` does (10-17 s more per run,
+    stack-notes.md). An API URL already set is used as it is."""
+    if ephemeral or os.environ.get("PREFECT_API_URL"):
+        yield os.environ.get("PREFECT_API_URL") or "ephemeral"
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api"
+    with tempfile.TemporaryDirectory(prefix="bench-prefect-") as home:
+        log = Path(home) / "server.log"
+        env = {**os.environ, "PREFECT_HOME": home}  # the server's own database, thrown away after
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "prefect"), "server", "start"]
+                + ["--host", "127.0.0.1", "--port", str(port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        try:
+            deadline = time.time() + 120
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    if time.time() > deadline or proc.poll() is not None:
+                        raise RuntimeError(
+                            "Prefect server did not start: " + log.read_text()[-2000:]
+                        ) from None
+                    time.sleep(1)
+            os.environ["PREFECT_API_URL"] = url
+            yield url
+        finally:
+            with contextlib.suppress(Exception):  # send the runs' last logs before the server goes
+                from prefect.logging.handlers import APILogHandler
+
+                APILogHandler.flush()
+            os.environ.pop("PREFECT_API_URL", None)
+            proc.terminate()
+            proc.wait(30)
 
 
 def ensure_data(members: int, seed: int, workdir: Path) -> tuple[Path, dict]:
@@ -265,7 +318,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--steady-share", type=float, default=0.05)
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument(
+        "--ephemeral-prefect",
+        action="store_true",
+        help="each night starts its own temporary Prefect server (as a bare `dvsync nightly`)",
+    )
     args = ap.parse_args(argv)
+    with prefect_server(args.ephemeral_prefect) as api:
+        return _bench(args, api)
+
+
+def _bench(args: argparse.Namespace, api: str) -> int:
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -285,7 +348,11 @@ def main(argv: list[str] | None = None) -> int:
         "commit": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip(),
-        "command": f"python -m bench.run --members {args.members}",
+        "command": f"python -m bench.run --members {args.members}"
+        + (" --ephemeral-prefect" if args.ephemeral_prefect else ""),
+        "prefect_api": "ephemeral (a temporary server per run)"
+        if api == "ephemeral"
+        else "a running local Prefect server (started before the nights, not timed)",
         "generate": json.loads((data / "generate.json").read_text())
         if (data / "generate.json").exists()
         else None,
@@ -350,6 +417,7 @@ def markdown(r: dict) -> str:
         f"Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores, {r['machine']['memory_mb']:,} MB; "
         f"Python {r['machine']['python']}, pandas {r['machine']['pandas']}, prefect {r['machine']['prefect']}.",
         f"Data: as_of {r['as_of']}, period {r['period']}. Commit {r.get('commit')}: `{r.get('command')}`.",
+        f"Prefect API: {r.get('prefect_api', 'ephemeral')}.",
         "",
     ]
     if r.get("generate"):
