@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -506,6 +506,17 @@ class _SqliteArrowReader:
             yield rows
 
     def read_arrow(self, sql: str, names: list[str], integers: Iterable[str] = ()) -> pa.Table:
+        batches = list(self.iter_arrow(sql, names, integers))
+        return (
+            pa.Table.from_batches(batches)
+            if batches
+            else pa.table({n: pa.array([], pa.string()) for n in names})
+        )
+
+    def iter_arrow(
+        self, sql: str, names: list[str], integers: Iterable[str] = ()
+    ) -> Iterator[pa.RecordBatch]:
+        """The rows of ``sql`` in Arrow batches of at most BATCH_ROWS (memory holds one)."""
         q = '"{}"'.format
         # Integer columns (years, flags) stay integers when every value is one, as sqlite3 gives them.
         ints = [n for n in names if n in set(integers)]
@@ -518,12 +529,17 @@ class _SqliteArrowReader:
         text = f"'{SENTINEL}'"
         marker = ", ".join(f"{0 if n in ints else text} AS {q(n)}" for n in names)
         self.cur.execute(f"SELECT {marker} UNION ALL SELECT {cast} FROM ({sql})")
-        table = self.cur.fetch_arrow_table()
-        first = table.slice(0, 1).to_pylist()
         expected = {n: 0 if n in ints else SENTINEL for n in names}
-        if not first or first[0] != expected:  # pragma: no cover - SQLite keeps UNION ALL in order
-            raise RuntimeError("SQLite did not return the sentinel row first")
-        return table.slice(1)
+        first = True
+        for batch in self.cur.fetch_record_batch():
+            if first:
+                head = batch.slice(0, 1).to_pylist()
+                if not head or head[0] != expected:  # pragma: no cover - SQLite keeps UNION ALL in order
+                    raise RuntimeError("SQLite did not return the sentinel row first")
+                yield batch.slice(1)  # even empty: it carries the columns' types
+                first = False
+            elif batch.num_rows:
+                yield batch
 
     def close(self) -> None:
         if self.in_transaction:
@@ -686,17 +702,41 @@ def _resolve_columns(reader: Reader, mapping: Mapping, tables: list[str]) -> dic
 
 def _read_table(reader: Reader, tm: TableMap, chunk_size: int) -> pd.DataFrame:
     names = list(tm.columns)
-    if tm.source is None:
-        return arrow_to_frame(_unify([], names))
-    if hasattr(reader, "read_arrow"):
+    if tm.source is not None and hasattr(reader, "read_arrow"):
         ints = CENTRAL_INTEGER_COLUMNS.get(tm.table, [])
         table = reader.read_arrow(build_select(tm, dialect=reader.dialect), names, ints)
         return arrow_to_frame(_unify([table], names))
-    chunks: list[pa.Table] = []
-    for rows in reader.stream(build_select(tm, dialect=reader.dialect), chunk_size):
-        chunks.append(chunk_to_arrow(names, rows))
+    return arrow_to_frame(_unify(list(iter_table(reader, tm, chunk_size)), names))
+
+
+def iter_table(reader: Reader, tm: TableMap, chunk_size: int) -> Iterator[pa.Table]:
+    """One table's rows in Arrow chunks, in export order (column types may differ between chunks:
+    ``_unify`` them)."""
+    names = list(tm.columns)
+    if tm.source is None:
+        return
+    sql = build_select(tm, dialect=reader.dialect)
+    if hasattr(reader, "iter_arrow"):
+        for batch in reader.iter_arrow(sql, names, CENTRAL_INTEGER_COLUMNS.get(tm.table, [])):
+            yield pa.Table.from_batches([batch])
+        return
+    for rows in reader.stream(sql, chunk_size):
+        chunk = chunk_to_arrow(names, rows)
         del rows  # the Python objects of this chunk go now, not after the next fetch
-    return arrow_to_frame(_unify(chunks, names))
+        yield chunk
+
+
+class TableSink(Protocol):
+    """Where ``read_central`` streams the tables it does not return (see connectors.spill)."""
+
+    streamed: Sequence[str]
+
+    def start(self, frames: dict[str, pd.DataFrame]) -> None:
+        """Called inside the snapshot with the other tables, before any streamed one (and again
+        from scratch when a retry reads everything again)."""
+
+    def consume(self, table: str, names: list[str], chunks: Iterator[pa.Table]) -> int:
+        """Takes one streamed table's chunks; returns its row count."""
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -744,6 +784,7 @@ def read_central(
     retry_delay: float | None = None,
     tables: list[str] | None = None,
     on_snapshot: Callable[[Reader], None] | None = None,
+    sink: TableSink | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every contract table of ``source`` as a frame with the contract's column names.
 
@@ -751,6 +792,8 @@ def read_central(
     schemas.central.validate_central converts and validates. ``retries`` further attempts after a
     connection-level failure, waiting ``retry_delay`` × 2^k; then SourceUnavailable (exit 3).
     ``on_snapshot`` is called inside the snapshot (tests check the isolation level there).
+    ``sink``: the tables it names are streamed to it chunk by chunk, after the others and in the
+    same snapshot, and are not returned (memory never holds them whole).
     Defaults: $DVSYNC_CENTRAL_RETRIES (3) and $DVSYNC_CENTRAL_RETRY_DELAY (2.0 s).
     """
     retries = int(os.environ.get(ENV_RETRIES, "3")) if retries is None else retries
@@ -772,10 +815,23 @@ def read_central(
                 if on_snapshot:
                     on_snapshot(reader)
                 frames = {}
+                streamed = [t for t in wanted if sink is not None and t in sink.streamed]
                 for t in wanted:
+                    if t in streamed:
+                        continue
                     start = time.perf_counter()
                     frames[t] = _read_table(reader, resolved[t], chunk_size)
                     log.info("central %s: %d rows in %.1f s", t, len(frames[t]), time.perf_counter() - start)
+                if sink is not None:
+                    sink.start(frames)
+                    for t in streamed:
+                        start = time.perf_counter()
+                        rows = sink.consume(
+                            t, list(resolved[t].columns), iter_table(reader, resolved[t], chunk_size)
+                        )
+                        log.info(
+                            "central %s: %d rows streamed in %.1f s", t, rows, time.perf_counter() - start
+                        )
                 return frames
         except (MappingError, SourceUnavailable):
             raise

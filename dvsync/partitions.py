@@ -121,38 +121,52 @@ def _arrow(s: pd.Series) -> pa.Array:
     return arr.cast(pa.string()) if arr.type != pa.string() else arr
 
 
-def split_central(
-    raw: dict[str, pd.DataFrame], target: int, min_partitions: int = 1
-) -> tuple[dict[str, pd.DataFrame], list[dict[str, pd.DataFrame]], pd.Series]:
-    """The raw central tables -> (whole tables, one dict of member tables per partition, the
-    member -> partition map). Rows keep their export record number in ``_record``. With more
-    than one partition the member tables are moved out of ``raw`` (memory)."""
-    whole = {t: raw[t] for t in GLOBAL_TABLES if t in raw}
-    members = raw.get("members")
-    orgs = raw.get("organizations")
-
-    def one_partition() -> tuple:
-        return whole, [{t: _numbered(raw[t]) for t in MEMBER_TABLES if t in raw}], pd.Series(dtype="int64")
-
-    if members is None or orgs is None or members.empty:
-        return one_partition()
+def plan_members(
+    members: pd.DataFrame, organizations: pd.DataFrame, target: int, min_partitions: int = 1
+) -> tuple[int, pd.Series]:
+    """The partitions of a run from its raw members and organisations: (how many, the member ->
+    partition map). One partition: an empty map (nothing to route)."""
+    if organizations is None or members is None or members.empty:
+        return 1, pd.Series(dtype="int64")
     member_cell = restore_org_code(members["cell_code"])
     cells = member_cell.value_counts(dropna=True)
     org_view = pd.DataFrame(
         {
-            "org_code": restore_org_code(orgs["org_code"]),
-            "parent_code": restore_org_code(orgs["parent_code"]),
-            "kind": orgs["kind"].astype("string").str.strip(),
+            "org_code": restore_org_code(organizations["org_code"]),
+            "parent_code": restore_org_code(organizations["parent_code"]),
+            "kind": organizations["kind"].astype("string").str.strip(),
         }
     )
     total = int(cells.sum())
     target = min(int(target), max(-(-total // max(min_partitions, 1)), 1))
     cell_part = plan_partitions(org_view, cells, target)
     n = int(cell_part.max()) + 1 if len(cell_part) else 1
+    if n == 1:
+        return 1, pd.Series(dtype="int64")
+    return n, member_partitions(members, cell_part, member_cell)
+
+
+def partition_slices(where: np.ndarray, n: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """Rows grouped by partition: (the gather order, or None when the rows are already grouped;
+    the n + 1 bounds of each partition's run of rows in that order)."""
+    order = None
+    if len(where) and not (np.diff(where) >= 0).all():
+        order = np.argsort(where, kind="stable")
+        where = where[order]
+    return order, np.searchsorted(where, np.arange(n + 1))
+
+
+def split_central(
+    raw: dict[str, pd.DataFrame], target: int, min_partitions: int = 1
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, pd.DataFrame]], pd.Series]:
+    """The raw central tables -> (whole tables, one dict of member tables per partition, the
+    member -> partition map), all in memory (the flow streams them to files instead:
+    connectors.spill). Rows keep their export record number in ``_record``. With more than one
+    partition the member tables are moved out of ``raw`` (memory)."""
+    whole = {t: raw[t] for t in GLOBAL_TABLES if t in raw}
+    n, member_part = plan_members(raw.get("members"), raw.get("organizations"), target, min_partitions)
     if n == 1:  # one partition: nothing to route
-        return one_partition()
-    member_part = member_partitions(members, cell_part, member_cell)
-    del members, member_cell
+        return whole, [{t: _numbered(raw[t]) for t in MEMBER_TABLES if t in raw}], member_part
     parts: list[dict[str, pd.DataFrame]] = [{} for _ in range(n)]
     for t in MEMBER_TABLES:
         if t not in raw:
@@ -160,12 +174,9 @@ def split_central(
         # Taken out of ``raw``: a table's unsplit copy goes as soon as its partitions exist, so
         # memory never holds the whole export twice.
         frame = _numbered(raw.pop(t))
-        where = route(frame, member_part)
-        if len(where) and not (np.diff(where) >= 0).all():
-            # One gather into partition order; exports already in tree order skip it.
-            order = np.argsort(where, kind="stable")
-            frame, where = frame.take(order), where[order]
-        bounds = np.searchsorted(where, np.arange(n + 1))
+        order, bounds = partition_slices(route(frame, member_part), n)
+        if order is not None:
+            frame = frame.take(order)  # one gather; exports already in tree order skip it
         for p in range(n):
             parts[p][t] = frame.iloc[bounds[p] : bounds[p + 1]]
     return whole, parts, member_part

@@ -6,9 +6,12 @@ runs on the bundled demo data.
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 from prefect import flow, get_run_logger, unmapped
@@ -54,52 +57,60 @@ def nightly_reconciliation(
     ctx = RunContext(as_of=inp.as_of, period=inp.period, mode=mode)
     logger.info("Đối soát ngày %s, kỳ %s (%s)", inp.as_of.strftime("%d/%m/%Y"), inp.period, mode)
 
-    raw = tasks.extract_central(inp.central, mapping, chunk_size)
-    whole_raw, parts_raw, member_part = tasks.partition_central(raw, partition_members, dask_workers)
-    del raw
-    whole, whole_q, whole_counts = tasks.validate_central(whole_raw, GLOBAL_TABLES)
-    del whole_raw
-    new, present = tasks.inventory_workbooks(str(inp.submissions), inp.results)
-    # Batches of workbooks: parsed by a local process pool one after the other, or all at once on
-    # the Dask workers when scaled out; each is stored as it arrives (the store has one writer).
-    batches = _batches(new, dask_workers)
-    if dask_workers:
-        parsed = tasks.parse_workbooks.map(batches, workers=unmapped(1))
-        loads = [tasks.load_batch(future.result(), inp.results) for future in parsed]
-    else:
-        loads = _parse_and_store(batches, inp.workers, inp.results)
-    subs, subs_q, files = tasks.store_submissions(loads, inp.results, inp.period, present)
-
-    # Member-level validation and rules per partition, then the rules that cross partitions once
-    # over the whole tree.
-    part_subs = split_submissions(subs, member_part, len(parts_raw))
-    n_parts = len(parts_raw)
-    parts = _run_partitions(parts_raw, part_subs, ctx, concurrent=bool(dask_workers))
-    del parts_raw, part_subs
-    findings, part_q, part_counts = tasks.reconcile_tree(whole, quote(parts), subs, ctx)
-    central_counts = {t: {**whole_counts, **part_counts}[t] for t in CENTRAL_TABLES}
-    central_q = pd.concat([whole_q, part_q], ignore_index=True)
-    del parts
-    if committee:
-        findings = tasks.scope_to_committee(findings, whole.organizations, committee)
-
-    run = {
-        "run_id": uuid.uuid4().hex,
-        "as_of": inp.as_of.strftime("%Y-%m-%d"),
-        "period": inp.period,
-        "mode": mode,
-        "committee": committee,
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    findings = tasks.record_history(inp.results, run, findings)
-    quarantine = pd.concat([central_q, subs_q], ignore_index=True)
-    summary = tasks.build_summary(
-        inp, run, central_counts, subs, subs_q, files, findings, quarantine, time.perf_counter() - started
+    # One snapshot read; the member tables go to their partitions as they are read (files under
+    # the work folder when there is more than one partition: connectors.spill).
+    work_dir = (
+        Path(os.environ.get("DVSYNC_WORK_DIR") or inp.out) / f".dvsync-partitions-{uuid.uuid4().hex[:8]}"
     )
-    summary["partitions"] = n_parts
-    tasks.publish(findings, quarantine, summary, whole.organizations, inp, committee)
-    logger.info("Kết quả tại %s", inp.out)
-    return summary
+    try:
+        whole_raw, parts_raw, member_part = tasks.extract_central(
+            inp.central, mapping, chunk_size, partition_members, dask_workers, str(work_dir)
+        )
+        whole, whole_q, whole_counts = tasks.validate_central(whole_raw, GLOBAL_TABLES)
+        del whole_raw
+        new, present = tasks.inventory_workbooks(str(inp.submissions), inp.results)
+        # Batches of workbooks: parsed by a local process pool one after the other, or all at once on
+        # the Dask workers when scaled out; each is stored as it arrives (the store has one writer).
+        batches = _batches(new, dask_workers)
+        if dask_workers:
+            parsed = tasks.parse_workbooks.map(batches, workers=unmapped(1))
+            loads = [tasks.load_batch(future.result(), inp.results) for future in parsed]
+        else:
+            loads = _parse_and_store(batches, inp.workers, inp.results)
+        subs, subs_q, files = tasks.store_submissions(loads, inp.results, inp.period, present)
+
+        # Member-level validation and rules per partition, then the rules that cross partitions once
+        # over the whole tree.
+        part_subs = split_submissions(subs, member_part, len(parts_raw))
+        n_parts = len(parts_raw)
+        parts = _run_partitions(parts_raw, part_subs, ctx, concurrent=bool(dask_workers))
+        del parts_raw, part_subs
+        findings, part_q, part_counts = tasks.reconcile_tree(whole, quote(parts), subs, ctx)
+        central_counts = {t: {**whole_counts, **part_counts}[t] for t in CENTRAL_TABLES}
+        central_q = pd.concat([whole_q, part_q], ignore_index=True)
+        del parts
+        if committee:
+            findings = tasks.scope_to_committee(findings, whole.organizations, committee)
+
+        run = {
+            "run_id": uuid.uuid4().hex,
+            "as_of": inp.as_of.strftime("%Y-%m-%d"),
+            "period": inp.period,
+            "mode": mode,
+            "committee": committee,
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        findings = tasks.record_history(inp.results, run, findings)
+        quarantine = pd.concat([central_q, subs_q], ignore_index=True)
+        summary = tasks.build_summary(
+            inp, run, central_counts, subs, subs_q, files, findings, quarantine, time.perf_counter() - started
+        )
+        summary["partitions"] = n_parts
+        tasks.publish(findings, quarantine, summary, whole.organizations, inp, committee)
+        logger.info("Kết quả tại %s", inp.out)
+        return summary
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)  # the partitions' files are this run's only
 
 
 def _parse_and_store(batches: list[list], workers: int, results_url: str) -> list[dict]:

@@ -43,27 +43,35 @@ def stage(name: str):
     cache_policy=NONE,
     timeout_seconds=4 * 3600,
 )
-def extract_central(source: str, mapping: str | None, chunk_size: int) -> dict[str, pd.DataFrame]:
+def extract_central(
+    source: str,
+    mapping: str | None,
+    chunk_size: int,
+    partition_members: int,
+    min_partitions: int,
+    work_dir: str,
+) -> tuple[dict[str, pd.DataFrame], list, pd.Series]:
+    """One snapshot read of the central database, partitioned as it is read: (whole tables:
+    organisations, members' cells, transfers; each partition's member tables, in memory or in
+    files under ``work_dir``; the member -> partition map)."""
     from connectors.central import read_central
+    from connectors.spill import PartitionSpill
 
+    spill = PartitionSpill(work_dir, partition_members, min_partitions)
     with stage("extract central"):
-        raw = read_central(source, mapping=Path(mapping) if mapping else None, chunk_size=chunk_size)
-    get_run_logger().info("Đọc CSDL trung ương: %s", ", ".join(f"{t} {len(df):,}" for t, df in raw.items()))
-    return raw
+        whole = read_central(
+            source, mapping=Path(mapping) if mapping else None, chunk_size=chunk_size, sink=spill
+        )
+    parts = spill.partitions()
+    logger = get_run_logger()
+    logger.info("Đọc CSDL trung ương: %s", ", ".join(f"{t} {len(df):,}" for t, df in whole.items()))
+    sizes = ", ".join(f"{_part_members(p):,}" for p in parts)
+    logger.info("Chia %d phần theo đảng bộ trực thuộc (đảng viên: %s)", len(parts), sizes)
+    return whole, parts, spill.member_part
 
 
-@task(name="partition-central", cache_policy=NONE)
-def partition_central(
-    raw: dict[str, pd.DataFrame], partition_members: int, min_partitions: int
-) -> tuple[dict[str, pd.DataFrame], list[dict[str, pd.DataFrame]], pd.Series]:
-    """Whole tables (organisations, transfers) and one set of member tables per partition."""
-    from dvsync.partitions import split_central
-
-    with stage("partition"):
-        whole, parts, member_part = split_central(raw, partition_members, min_partitions)
-    sizes = ", ".join(f"{len(p.get('members', [])):,}" for p in parts)
-    get_run_logger().info("Chia %d phần theo đảng bộ trực thuộc (đảng viên: %s)", len(parts), sizes)
-    return whole, parts, member_part
+def _part_members(part) -> int:
+    return len(part["members"]) if isinstance(part, dict) else part.rows.get("members", 0)
 
 
 @task(name="validate-central", cache_policy=NONE)
@@ -88,6 +96,9 @@ def reconcile_partition(
     from rules.reconcile import member_rules
     from schemas.central import validate_central as _validate
 
+    if not isinstance(raw, dict):  # a spilled partition: its files, read where this task runs
+        with stage("load partition"):
+            raw = raw.load()
     with stage("validate central"):
         data, quarantine, counts = _validate(raw, source="central", tables=MEMBER_TABLES)
         del raw
