@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Old-style tone placement ("hoà", "thuỷ") -> new style ("hòa", "thủy"), for comparison only.
 _TONE_FOLD = {
@@ -58,6 +60,14 @@ def _map_unique(s: pd.Series, fn: Callable[[Any], Any], dtype: str | None = None
     return out.astype(dtype) if dtype else out
 
 
+def _arrow(s: pd.Series) -> pa.ChunkedArray | None:
+    """The Arrow strings behind a pandas string Series (no copy when Arrow-backed), else None."""
+    if not isinstance(s.dtype, pd.StringDtype):
+        return None
+    arr = pa.array(s.array)
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+
+
 def _replace_where(s: pd.Series, probe: str, pattern: str, repl: str) -> pd.Series:
     """``s.str.replace(pattern, repl)`` run only on the values matching ``probe``: Arrow's regex
     replace allocates for every value, a search does not, and few values need the change."""
@@ -78,7 +88,8 @@ def nfc(s: pd.Series) -> pd.Series:
     s = s.astype("string")
     if len(s) > 1000:  # big columns: collapse spaces vectorised, NFC only on non-ASCII values
         out = _replace_where(s, f"{_WS}{_WS}|{_WS_NOT_SPACE}", f"{_WS}+", " ").str.strip()
-        wide = ~out.str.fullmatch(r"[\x00-\x7f]*").fillna(True)
+        # Spaces are collapsed already: only a character outside _NFC_ALREADY can still change.
+        wide = ~out.str.fullmatch(_NFC_ALREADY).fillna(True)
         if wide.any():
             out = out.copy()
             out[wide] = _map_unique(out[wide], _clean_text, "string")
@@ -151,10 +162,27 @@ def restore_org_code(s: pd.Series) -> pd.Series:
     return out.mask(out == "", pd.NA)
 
 
+# A code with nothing to clean: printable ASCII without whitespace, not ending in ".0" (a float's
+# "123.0"; "A.0" is left to the full steps too, which keep it).
+_CLEAN_CODE = r"^(?:[!-~]*(?:[!-/1-~]|[!--/-~]0)|0)$"
+
+
 def clean_code(s: pd.Series) -> pd.Series:
     """A member/transfer code as text: stripped, a float's '.0' removed, empty -> NA."""
+    s = s.astype("string")
+    # Most codes are already clean: one RE2 pass finds them, only the others take the steps.
+    done = pc.match_substring_regex(_arrow(s), _CLEAN_CODE).fill_null(False).to_numpy()
+    if done.all():
+        return s.copy()
+    if not done.any():
+        return _clean_code_steps(s)
+    out = s.array.copy()
+    out[~done] = _clean_code_steps(s[~done]).array
+    return pd.Series(out, index=s.index, name=s.name)
 
-    out = _replace_where(s.astype("string"), _WS, f"{_WS}+", "")
+
+def _clean_code_steps(s: pd.Series) -> pd.Series:
+    out = _replace_where(s, _WS, f"{_WS}+", "")
     # Not str.replace with a back-reference: that leaves Arrow for a Python call per value.
     floaty = out.str.fullmatch(r"\d+\.0").fillna(False)
     if floaty.any():
@@ -268,22 +296,39 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         return d.where(ok), ok.astype(bool)
     if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s) and len(s):
         # Fast path: ISO dates (with or without a time), what SQL exports hand out, converted in
-        # bulk; only the other values take the per-distinct-value parser.
-        iso = s.str.fullmatch(_ISO_BULK).fillna(False)
-        if bool(iso.any()):
-            d = pd.to_datetime(s.str.slice(0, 10).where(iso), format="%Y-%m-%d", errors="coerce")
-            d = d.astype("datetime64[ns]")
-            d = d.where((d.dt.year >= _MIN_YEAR) & (d.dt.year <= _MAX_YEAR))
-            ok = ~iso | d.notna()
-            rest = (s.notna() & ~iso).to_numpy()
+        # bulk by Arrow; only the other values take the per-distinct-value parser.
+        arr = _arrow(s if isinstance(s.dtype, pd.StringDtype) else s.astype("string"))
+        iso = pc.match_substring_regex(arr, f"^(?:{_ISO_BULK})$").fill_null(False).to_numpy()
+        if iso.any():
+            d = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
+            d[iso] = _iso_dates(arr.filter(iso))
+            ok = ~iso | ~np.isnat(d)
+            rest = (s.notna().to_numpy() & ~iso).astype(bool)
             if rest.any():
                 d_rest, ok_rest = _parse_dates_by_value(s[rest])
-                d = d.copy()
-                d[rest] = d_rest
-                ok = ok.copy()
-                ok[rest] = ok_rest
-            return d, ok.astype(bool)
+                d[rest] = d_rest.to_numpy()
+                ok[rest] = ok_rest.to_numpy()
+            return (
+                pd.Series(d, index=s.index, name=s.name, dtype="datetime64[ns]"),
+                pd.Series(ok, index=s.index, name=s.name, dtype=bool),
+            )
     return _parse_dates_by_value(s)
+
+
+_YEAR_FIRST = dt.datetime(_MIN_YEAR, 1, 1)
+_YEAR_END = dt.datetime(_MAX_YEAR + 1, 1, 1)
+
+
+def _iso_dates(iso: pa.ChunkedArray) -> np.ndarray:
+    """Texts matching ``_ISO_BULK`` -> datetime64[ns] of their date part, NaT where that date does
+    not exist or its year is outside the accepted range."""
+    ts = pc.strptime(pc.utf8_slice_codeunits(iso, 0, 10), format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls 2021-02-30 over to 2021-03-02: a real date keeps the day it was written with.
+    real = pc.equal(pc.day(ts), pc.cast(pc.utf8_slice_codeunits(iso, 8, 10), pa.int64()))
+    # The year range is checked before the cast to ns, which cannot hold years 1–1677 or 2263–9999.
+    inside = pc.and_(pc.greater_equal(ts, _YEAR_FIRST), pc.less(ts, _YEAR_END))
+    ts = pc.if_else(pc.and_(real, inside), ts, None)
+    return ts.cast(pa.timestamp("ns")).to_numpy()
 
 
 def _parse_dates_by_value(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -368,6 +413,29 @@ def map_enum(s: pd.Series, labels: dict[str, str]) -> tuple[pd.Series, pd.Series
     (value or NA, ok). Missing stays NA and is ok."""
     table = {header_key(k): v for k, v in labels.items()}
     s = pd.Series(s)
+    arr = _arrow(s)
+    keys = [k for k in labels if isinstance(k, str)]
+    values = [table[header_key(k)] for k in keys]
+    if arr is None or not len(s) or not all(v is None or isinstance(v, str) for v in values):
+        return _map_enum_by_value(s, table)
+    # Fast path: a value written exactly as a label key (most of a big column) is looked up in
+    # bulk by Arrow; only the others take header_key, once per distinct value. A blank key is
+    # left to the per-value path, where blank means missing.
+    keys_arr = pa.array(keys, type=arr.type)
+    real = pc.not_equal(pc.utf8_trim_whitespace(keys_arr), "")
+    pos = pc.index_in(arr, value_set=keys_arr.filter(real))
+    mapped = pc.take(pa.array(values, type=arr.type).filter(real), pos)
+    out = pd.StringDtype().__from_arrow__(mapped)
+    ok = pc.or_(pc.is_null(arr), pc.is_valid(mapped)).to_numpy()  # missing, or a key with a value
+    rest = pc.and_(pc.is_null(pos), pc.is_valid(arr)).to_numpy()
+    if rest.any():
+        out_rest, ok_rest = _map_enum_by_value(s[rest], table)
+        out[rest] = out_rest.array
+        ok[rest] = ok_rest.to_numpy()
+    return pd.Series(out, index=s.index), pd.Series(ok, index=s.index, dtype=bool)
+
+
+def _map_enum_by_value(s: pd.Series, table: dict[str, str]) -> tuple[pd.Series, pd.Series]:
     present = s.notna() & (s.astype("string").str.strip() != "").fillna(False)
     out = _map_unique(s.where(present), lambda v: table.get(header_key(v)), "string")
     return out, (~present | out.notna()).astype(bool)
@@ -494,6 +562,9 @@ _VNI_RE = re.compile("|".join(re.escape(k) for k in sorted(VNI_TO_UNICODE, key=l
 
 _VIET_LOWER = "àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
 VIETNAMESE_LETTERS = frozenset(_VIET_LOWER + _VIET_LOWER.upper())
+# Text of ASCII and precomposed Vietnamese letters only is NFC already: none of them decomposes or
+# composes with its neighbour (tests check every pair), so names rarely need a Python call in nfc.
+_NFC_ALREADY = r"[\x00-\x7f" + "".join(sorted(VIETNAMESE_LETTERS)) + "]*"
 _PLAIN = frozenset(" abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.,'()/&")
 # Characters of cp1252 that no Vietnamese text contains: the fingerprint of a legacy encoding.
 _FOREIGN = re.compile(r"[^\x00-\x7f" + "".join(sorted(VIETNAMESE_LETTERS)) + r"]")
@@ -502,9 +573,16 @@ _TCVN3_MARK = re.compile(r"[\xad¡¢£¤¥¦§¨©ª«¬®µ¶·¸¹»¼½¾ÆÇ
 # Symbols TCVN3 text shows and VNI never does, and VNI's base+modifier pairs.
 _TCVN3_ONLY = re.compile(r"[\xa1-\xbf×ÇÐÞß÷þç]")
 _VNI_PAIR = re.compile(r"[aeoAEO][âêÂÊ]|[aeAE][áàãåäÁÀÃÅÄ]")
+# Not a raw string: Python turns the escapes into the characters themselves, and pandas runs such
+# a pattern in Arrow (a \u escape left in the pattern sends it through Python's re value by value).
 _SUSPECT = re.compile(
-    r"[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]"
+    "[\u0080-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]"
 )
+
+
+# A character cp1252 has no byte for: above U+00FF and not one of the symbols of its 0x80–0x9F.
+_CP1252_HIGH = "".join(c for c in bytes(range(0x80, 0xA0)).decode("cp1252", "ignore") if ord(c) > 0xFF)
+_NOT_CP1252 = re.compile(rf"[^\x00-\xff{_CP1252_HIGH}]")
 
 
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -525,7 +603,9 @@ _SYLLABLE = re.compile(
 _VOWELS = frozenset("aăâeêioôơuưy")
 
 
+@functools.lru_cache(maxsize=65536)
 def _syllable_ok(word: str) -> bool:
+    # Cached: names are made of a few thousand distinct words.
     decomposed = unicodedata.normalize("NFD", word.lower())
     if sum(c in _TONES for c in decomposed) > 1:
         return False
@@ -552,6 +632,8 @@ def _plausible(v: str) -> bool:
 
 
 def _cp1252_bytes(v: str) -> bytes | None:
+    if _NOT_CP1252.search(v):  # most Vietnamese text: no need to try each character
+        return None
     out = bytearray()
     for c in v:
         try:
@@ -616,10 +698,17 @@ def _fix_encoding(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Ser
     uncertain = pd.Series(False, index=s.index)
     enc = pd.Series(pd.NA, index=s.index, dtype="string")
     if suspect.any():  # only values with non-ASCII Latin-1/cp1252 characters need a look
-        res = _map_unique(s[suspect], _fix_one)
-        fixed[suspect] = [r[0] for r in res]
-        enc[suspect] = [r[1] if r[1] else pd.NA for r in res]
-        uncertain[suspect] = [r[2] for r in res]
+        rows = np.flatnonzero(suspect.to_numpy())
+        codes, uniques = pd.factorize(s.iloc[rows])
+        res = [_fix_one(u) for u in uniques.tolist()]
+        # Most values come back unchanged: only the rows of the others are written.
+        text = np.array([r[0] for r in res], dtype=object)
+        new = np.array([r[0] != u for r, u in zip(res, uniques.tolist(), strict=True)], dtype=bool)[codes]
+        fixed.iloc[rows[new]] = text[codes[new]]
+        encoding = np.array([r[1] for r in res], dtype=object)[codes]
+        named = np.array([r[1] is not None for r in res], dtype=bool)[codes]
+        enc.iloc[rows[named]] = encoding[named]
+        uncertain.iloc[rows] = np.array([r[2] for r in res], dtype=bool)[codes]
         changed = (fixed != s).fillna(False).astype(bool)
     return fixed, changed, uncertain, enc
 
