@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,6 +83,8 @@ def nightly_reconciliation(
         # Member-level validation and rules per partition, then the rules that cross partitions once
         # over the whole tree.
         part_subs = split_submissions(subs, member_part, len(parts_raw))
+        # SinhHoat and DanhGia rows now live in their partitions; the tree rules never read them.
+        subs = replace(subs, activity=subs.activity.iloc[:0], screening=subs.screening.iloc[:0])
         n_parts = len(parts_raw)
         parts = _run_partitions(parts_raw, part_subs, ctx, concurrent=bool(dask_workers))
         del parts_raw, part_subs

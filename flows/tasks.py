@@ -129,15 +129,16 @@ def reconcile_tree(
     from rules.reconcile import finalize_findings, tree_rules
 
     with stage("reconcile"):
-        members = [p["members"] for p in parts if len(p["members"])]
+        # Each partition's members are taken out of its result (memory holds them once).
+        kept = [p for p in parts if len(p["members"])]
+        members = [p.pop("members") for p in kept]
         if members:
             # Back in export order: the rules then see exactly what one partition would give them.
-            order = np.argsort(
-                np.concatenate([p["records"] for p in parts if len(p["members"])]), kind="stable"
-            )
-            whole = replace(
-                whole, members=pd.concat(members, ignore_index=True).take(order).reset_index(drop=True)
-            )
+            order = np.argsort(np.concatenate([p["records"] for p in kept]), kind="stable")
+            merged = pd.concat(members, ignore_index=True)
+            del members
+            whole = replace(whole, members=merged.take(order).reset_index(drop=True))
+            del merged
         found = tree_rules(whole, submissions, ctx)
         local = [f for p in parts for f in p["findings"]]
         findings = finalize_findings([*local, *found.values()], whole.organizations, ctx)

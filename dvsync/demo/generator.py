@@ -1196,7 +1196,9 @@ class Demo:
         serial = np.zeros(n, dtype=np.int64)
         for dc in names.DOSSIER_CODES:  # unique 6-digit serial per province letter code
             sel = np.flatnonzero(m["dossier_code"] == dc)
-            serial[sel] = rng.permutation(min(len(sel) * 2, 999_999) or 1)[: len(sel)] + 1
+            # More than 999,999 members under one code (a national data set): 7-digit serials.
+            top = min(len(sel) * 2, 999_999) if len(sel) <= 999_999 else len(sel) * 2
+            serial[sel] = rng.permutation(top or 1)[: len(sel)] + 1
         dossier = np.char.add(np.char.zfill(serial.astype(str), 6), m["dossier_code"].astype(str)).astype(
             object
         )
