@@ -143,8 +143,31 @@ def run_night(data: Path, meta: dict, out: Path) -> dict:
         "peak_rss_sum_mb": round(mem.peak_rss / 2**20),
         "stage_peak_rss_mb": {k: round(v / 2**20) for k, v in sorted(mem.peaks.items())},
         "files": summary["files"],
+        "central_rows": sum(c["read"] for k, c in summary["rows"].items() if k.startswith("central.")),
+        "throughput": _throughput(summary),
         "findings": summary["findings"],
         "workbooks_accepted": summary["workbooks_accepted"],
+    }
+
+
+def _throughput(summary: dict) -> dict:
+    """Rows and workbooks per second of the stages that move them."""
+    sec = summary["durations_seconds"]
+    central = sum(c["read"] for k, c in summary["rows"].items() if k.startswith("central."))
+    books = summary["files"].get("files_new", 0) + summary["files"].get("files_rejected", 0)
+    stored = summary["files"].get("store", {}).get("rows", 0)
+
+    def per(n: float, stage: str) -> float | None:
+        return round(n / sec[stage]) if sec.get(stage) else None
+
+    return {
+        "extract_central_rows_per_s": per(central, "extract central"),
+        "validate_central_rows_per_s": per(central, "validate central"),
+        "read_workbooks_per_s": per(books, "read workbooks"),
+        "store_rows_per_s": per(stored, "store submissions"),
+        "reconcile_members_per_s": per(
+            summary["rows"].get("central.members", {}).get("read", 0), "reconcile"
+        ),
     }
 
 
@@ -482,6 +505,16 @@ def markdown(r: dict) -> str:
         "",
         f"Workbooks: first night {f['files']}, steady night {s['files']}; findings {f['findings']}.",
     ]
+    if "throughput" in f:
+        lines += [
+            "",
+            f"Throughput ({f.get('central_rows', 0):,} central rows): "
+            + "; ".join(
+                f"{k.replace('_', ' ')}: first {v:,}, steady {s['throughput'].get(k) or 0:,}"
+                for k, v in f["throughput"].items()
+                if v
+            ),
+        ]
     if "peers" in r:
         p = r["peers"]
         lines += [
