@@ -32,6 +32,7 @@ class Settings:
     workers: int  # DVSYNC_WORKERS: processes for workbook parsing and writing
     demo_members: int  # DVSYNC_DEMO_MEMBERS: size of the bundled demo data
     dask_address: str | None  # DVSYNC_DASK_ADDRESS: run tasks on an existing Dask cluster
+    work_dir: Path | None  # DVSYNC_WORK_DIR: where a run keeps its partitions' files (default: out)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -44,6 +45,7 @@ class Settings:
             workers=int(env.get("DVSYNC_WORKERS", str(min(4, os.cpu_count() or 1)))),
             demo_members=int(env.get("DVSYNC_DEMO_MEMBERS", "3000")),
             dask_address=env.get("DVSYNC_DASK_ADDRESS") or None,
+            work_dir=Path(env["DVSYNC_WORK_DIR"]) if env.get("DVSYNC_WORK_DIR") else None,
         )
 
 

@@ -6,7 +6,6 @@ runs on the bundled demo data.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 import uuid
@@ -21,6 +20,7 @@ from prefect.utilities.annotations import quote
 from dvsync.datasets import RunContext
 from dvsync.inputs import resolve_inputs
 from dvsync.partitions import GLOBAL_TABLES, split_submissions
+from dvsync.settings import Settings
 from flows import tasks
 from schemas.contract import CENTRAL_TABLES
 
@@ -60,9 +60,8 @@ def nightly_reconciliation(
 
     # One snapshot read; the member tables go to their partitions as they are read (files under
     # the work folder when there is more than one partition: connectors.spill).
-    work_dir = (
-        Path(os.environ.get("DVSYNC_WORK_DIR") or inp.out) / f".dvsync-partitions-{uuid.uuid4().hex[:8]}"
-    )
+    base = Settings.from_env().work_dir or Path(inp.out)  # DVSYNC_WORK_DIR: shared with Dask workers
+    work_dir = base / f".dvsync-partitions-{uuid.uuid4().hex[:8]}"
     try:
         whole_raw, parts_raw, member_part = tasks.extract_central(
             inp.central, mapping, chunk_size, partition_members, dask_workers, str(work_dir)

@@ -119,9 +119,14 @@ def _with_crossing_faults(demo: Path, dest: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_partitioned_run_gives_the_same_lists(demo_small: Path, prefect_harness, tmp_path: Path) -> None:
+def test_partitioned_run_gives_the_same_lists(
+    demo_small: Path, prefect_harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from flows.nightly import nightly_reconciliation
 
+    work = tmp_path / "work"  # where the partitions' files go (DVSYNC_WORK_DIR)
+    work.mkdir()
+    monkeypatch.setenv("DVSYNC_WORK_DIR", str(work))
     demo = _with_crossing_faults(demo_small, tmp_path / "demo")
     as_of = json.loads((demo / "demo.json").read_text())["as_of"]
     summaries = {}
@@ -135,6 +140,8 @@ def test_partitioned_run_gives_the_same_lists(demo_small: Path, prefect_harness,
         )
     assert summaries["whole"]["partitions"] == 1
     assert summaries["parts"]["partitions"] >= 8
+    assert work.is_dir() and list(work.iterdir()) == []  # the run's files went with the run
+    assert not list((tmp_path / "parts").glob(".dvsync-partitions-*"))
     for f in ("findings.csv", "quarantine.csv"):
         whole = (tmp_path / "whole" / f).read_bytes()
         assert whole.count(b"\n") > 10
