@@ -459,6 +459,9 @@ class ResultsStore:
             books: list[dict[str, Any]] = []
             tables: dict[str, list[tuple[pd.DataFrame, dict[str, Any]]]] = {name: [] for name in SUB}
             quarantine: list[tuple[pd.DataFrame, dict[str, Any]]] = []
+            # Chunks of workbooks validated together (WorkbookResult.rows): stored whole, each
+            # loaded workbook's run of rows stamped with its lineage.
+            chunks: dict[int, tuple[Any, dict[int, dict[str, Any]]]] = {}
             groups: set[tuple[str, str]] = set()
             # Ties on Ngày lập are broken by load order; within a batch that is the file's mtime,
             # then its name (as connectors.workbooks.read_submissions ranks duplicates).
@@ -512,6 +515,9 @@ class ResultsStore:
                 }
                 if not rejected:
                     groups.add((cell, period))
+                    if res.rows is not None:
+                        chunk, i = res.rows
+                        chunks.setdefault(id(chunk), (chunk, {}))[1][i] = lineage
                     for name, frame in (res.tables or {}).items():
                         if name in tables and frame is not None and len(frame):
                             tables[name].append((frame, lineage))
@@ -524,6 +530,10 @@ class ResultsStore:
                 grown[SUB[name].name] = _insert_columns(
                     conn, SUB[name], *_gather(parts, SUB[name], keep_source=True)
                 )
+                for chunk, lineages in chunks.values():
+                    grown[SUB[name].name] += _insert_columns(
+                        conn, SUB[name], *_chunk_columns(chunk, name, lineages, SUB[name])
+                    )
                 counts["rows"] += grown[SUB[name].name]
             grown[QUARANTINE.name] = _insert_columns(conn, QUARANTINE, *_gather(quarantine, QUARANTINE))
             counts["quarantined"] += grown[QUARANTINE.name]
@@ -1110,6 +1120,35 @@ def _concat_arrays(arrays: list[Any], sizes: list[int]) -> pd.Series:
         for a, n in zip(arrays, sizes, strict=True)
     ]
     return pd.concat(series, ignore_index=True)
+
+
+def _chunk_columns(
+    chunk: Any, name: str, lineages: dict[int, dict[str, Any]], table: sa.Table
+) -> tuple[dict[str, Any], int]:
+    """The rows of one table of a chunk of workbooks (``connectors.workbooks.ChunkRows``) that
+    belong to the loaded workbooks, column by column, each row stamped with its workbook's
+    lineage: what ``_gather`` gives for the same workbooks, without a frame per workbook."""
+    if name not in chunk.sheets:
+        return {}, 0
+    acc, ids, starts, ends = chunk.sheets[name]
+    lengths = (ends - starts).astype(np.int64)
+    loaded = np.array([i in lineages for i in ids], dtype=bool)
+    keep = np.repeat(loaded, lengths)
+    n = int(keep.sum())
+    if not n:
+        return {}, 0
+    names = {c.name for c in table.columns}
+    out: dict[str, Any] = {}
+    for c in acc.columns:
+        if c in names and (c not in _LINEAGE or c == "_source"):
+            col = acc[c]
+            out[c] = col[keep].reset_index(drop=True) if not keep.all() else col.reset_index(drop=True)
+    for c in _LINEAGE:
+        if c not in names or (c == "_source" and c in out and out[c].notna().all()):
+            continue
+        per_run = np.array([lineages.get(i, {}).get(c) for i in ids], dtype=object)
+        out[c] = pd.Series(np.repeat(per_run[loaded], lengths[loaded]), dtype=object)
+    return out, n
 
 
 def _gather(

@@ -609,6 +609,34 @@ def _split_batch_now(batch: _Batch) -> list[WorkbookResult]:
     return results
 
 
+@dataclass
+class ChunkRows:
+    """The accepted rows of a chunk of workbooks, one frame per table, sorted by workbook, with
+    each workbook's run of rows (``connectors.store`` inserts them without splitting)."""
+
+    sheets: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _results_of(batch: _Batch) -> list[WorkbookResult]:
+    """One WorkbookResult per workbook of the batch whose rows stay in the chunk (``rows``)."""
+    rows = ChunkRows({SHEET_TABLES[sheet]: v for sheet, v in batch.sheets.items()})
+    results = []
+    for i, f in enumerate(batch.files):
+        if f["error"] is not None:
+            results.append(_failed(f["path"], f["meta"].get("checksum", ""), f["error"]))
+            continue
+        q = batch.quarantine.get(i)
+        results.append(
+            WorkbookResult(
+                meta=f["meta"],
+                tables={},
+                quarantine=empty_quarantine() if q is None else q,
+                rows=(rows, i),
+            )
+        )
+    return results
+
+
 def _validate_extracts(extracts: list[dict]) -> list[WorkbookResult]:
     """Validate the sheets of many workbooks at once, then hand each workbook its accepted rows,
     quarantine and notes."""
@@ -659,11 +687,15 @@ def _warm_up() -> None:
     _WARM.append(True)
 
 
-def _parse_all(paths: list[Path], sources: list[str], workers: int) -> list[WorkbookResult]:
+def _parse_all(
+    paths: list[Path], sources: list[str], workers: int, whole_chunks: bool = False
+) -> list[WorkbookResult]:
     """Files are read and validated in parallel, a chunk of workbooks per task (one vectorised
-    validation per chunk); the chunks are split per workbook here as they come back."""
+    validation per chunk); the chunks are split per workbook here as they come back, or, with
+    ``whole_chunks``, left whole for the store (each result's ``rows`` says where its rows are)."""
+    split = _results_of if whole_chunks else _split_batch
     if workers <= 1 or len(paths) < 8:
-        return _split_batch(_parse_chunk(paths, sources))
+        return split(_parse_chunk(paths, sources))
     # A validation pass has a fixed cost (~0.2 s of pandas and Pandera calls): one chunk per
     # worker (measured faster than two, whose smaller passes cost more than the overlap gains),
     # at most 1,000 workbooks so that a whole folder still comes back in pieces.
@@ -675,10 +707,10 @@ def _parse_all(paths: list[Path], sources: list[str], workers: int) -> list[Work
             _parse_chunk, [paths[i : i + size] for i in starts], [sources[i : i + size] for i in starts]
         )
         for batch in chunks:
-            results.extend(_split_batch(batch))
+            results.extend(split(batch))
     except Exception:  # a broken pool (killed worker, no fork) must not stop the run: go sequential
         close_worker_pool()
-        results = _split_batch(_parse_chunk(paths, sources))
+        results = split(_parse_chunk(paths, sources))
     return results
 
 

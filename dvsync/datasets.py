@@ -11,6 +11,7 @@ Dtypes, after validation (schemas/):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import pandas as pd
 
@@ -90,9 +91,13 @@ class WorkbookResult:
     carrying cell_code, period and the lineage columns.
     ``quarantine``: rejected rows, columns schemas.contract.QUARANTINE_COLUMNS.
     ``error``: a file-level fault (Vietnamese message naming the file); then ``tables`` is empty.
+    ``rows``: instead of ``tables``, where the workbook's rows sit in the chunk of workbooks it was
+    validated with (``connectors.workbooks.chunk_rows``): the nightly flow hands chunks to the
+    store whole, never splitting them into a frame per workbook and sheet.
     """
 
     meta: dict
     tables: dict[str, pd.DataFrame]
     quarantine: pd.DataFrame
     error: str | None = None
+    rows: Any = None

@@ -200,7 +200,10 @@ def parse_workbooks(files: list[tuple[str, str]], workers: int) -> list:
     if not files:
         return []
     with stage("read workbooks"):
-        return _parse_all([Path(p) for p, _ in files], [name for _, name in files], workers)
+        # Chunks stay whole (no frame per workbook and sheet): load-batch stores them as they are.
+        return _parse_all(
+            [Path(p) for p, _ in files], [name for _, name in files], workers, whole_chunks=True
+        )
 
 
 @task(name="load-batch", cache_policy=NONE, retries=2, retry_delay_seconds=5)

@@ -70,6 +70,39 @@ def test_store_gives_what_the_parser_gives(make_store, backend, folder):
         )
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_whole_chunks_store_what_split_workbooks_store(make_store, backend, folder):
+    """The flow hands the store whole chunks of workbooks (WorkbookResult.rows) instead of a
+    frame per workbook and sheet: the stored submissions and quarantine are the same, and a
+    workbook already stored is skipped inside a chunk too."""
+    from connectors.workbooks import _parse_all
+
+    files = sorted(folder.glob("*.xlsx"))
+    names = [p.name for p in files]
+    split_store, chunk_store = make_store(backend, name="split"), make_store(backend, name="chunks")
+    split_counts = split_store.load_workbooks(_parse_all(files, names, 1))
+    # Three workbooks are in the chunk store already: inside the chunk they must be skipped.
+    chunk_store.load_workbooks(_parse_all(files[:3], names[:3], 1))
+    chunked = _parse_all(files, names, 1, whole_chunks=True)
+    assert all(r.rows is not None and not r.tables for r in chunked if not r.error)
+    chunk_counts = chunk_store.load_workbooks(chunked)
+    assert chunk_counts["skipped"] == 3
+    assert chunk_counts["loaded"] + 3 == split_counts["loaded"]
+    a, b = split_store.submissions(PERIOD), chunk_store.submissions(PERIOD)
+    for name, frame in a.tables().items():
+        if name == "workbooks":
+            assert set(frame["checksum"]) == set(b.workbooks["checksum"])
+            continue
+        assert len(frame) > 0 or name in ("candidates", "screening", "transfers_in", "transfers_out")
+        pd.testing.assert_frame_equal(b.tables()[name], frame, obj=name)
+    qa, qb = split_store.quarantine(PERIOD), chunk_store.quarantine(PERIOD)
+    assert len(qa) > 0
+    key = ["source", "sheet", "row", "column", "rule"]
+    pd.testing.assert_frame_equal(
+        qa.sort_values(key).reset_index(drop=True), qb.sort_values(key).reset_index(drop=True)
+    )
+
+
 def test_corrected_real_workbook_supersedes(make_store, folder):
     store = make_store("sqlite")
     sync_folder(store, folder)
