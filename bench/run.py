@@ -267,7 +267,7 @@ def dvsync_read(data: Path, workers: int, sample: int = READ_SAMPLE) -> dict:
         if workers > 1:
             worker_pool(workers)
         start = time.perf_counter()
-        results = _parse_all(files, [f.name for f in files], workers)
+        results = _parse_all(files, [f.name for f in files], workers, whole_chunks=True)  # as the night
         seconds = time.perf_counter() - start
     finally:
         close_worker_pool()
