@@ -161,7 +161,7 @@ def findings_frame(rows: list[dict], as_of: str) -> pd.DataFrame:
 
 # --- real workbooks (connectors.workbooks, dvsync.demo) -------------------------------------------
 def parse_files(paths: list) -> list[WorkbookResult]:
-    """Parse files the way the flow does, batched when the parser offers it (much faster)."""
+    """Parse files into per-workbook frames (``tables``), batched (much faster than one by one)."""
     from connectors import workbooks
 
     if hasattr(workbooks, "_parse_all"):
@@ -178,7 +178,10 @@ def sync_folder(store: ResultsStore, folder) -> tuple[int, dict]:
     files = sorted(p for p in Path(folder).iterdir() if p.suffix == ".xlsx")
     known = store.known_checksums()
     todo = [p for p in files if hashlib.sha256(p.read_bytes()).hexdigest() not in known]
-    results = parse_files(todo) if todo else []
+    from connectors.workbooks import _parse_all
+
+    # As the flow: chunks of workbooks handed to the store whole (WorkbookResult.rows).
+    results = _parse_all(todo, [p.name for p in todo], 1, whole_chunks=True) if todo else []
     return len(todo), store.load_workbooks(results)
 
 
