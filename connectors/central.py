@@ -506,12 +506,7 @@ class _SqliteArrowReader:
             yield rows
 
     def read_arrow(self, sql: str, names: list[str], integers: Iterable[str] = ()) -> pa.Table:
-        batches = list(self.iter_arrow(sql, names, integers))
-        return (
-            pa.Table.from_batches(batches)
-            if batches
-            else pa.table({n: pa.array([], pa.string()) for n in names})
-        )
+        return pa.Table.from_batches(list(self.iter_arrow(sql, names, integers)))  # never empty: see below
 
     def iter_arrow(
         self, sql: str, names: list[str], integers: Iterable[str] = ()
@@ -701,12 +696,7 @@ def _resolve_columns(reader: Reader, mapping: Mapping, tables: list[str]) -> dic
 
 
 def _read_table(reader: Reader, tm: TableMap, chunk_size: int) -> pd.DataFrame:
-    names = list(tm.columns)
-    if tm.source is not None and hasattr(reader, "read_arrow"):
-        ints = CENTRAL_INTEGER_COLUMNS.get(tm.table, [])
-        table = reader.read_arrow(build_select(tm, dialect=reader.dialect), names, ints)
-        return arrow_to_frame(_unify([table], names))
-    return arrow_to_frame(_unify(list(iter_table(reader, tm, chunk_size)), names))
+    return arrow_to_frame(_unify(list(iter_table(reader, tm, chunk_size)), list(tm.columns)))
 
 
 def iter_table(reader: Reader, tm: TableMap, chunk_size: int) -> Iterator[pa.Table]:

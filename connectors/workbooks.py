@@ -595,18 +595,7 @@ def _split_batch_now(batch: _Batch) -> list[WorkbookResult]:
                 part = acc.iloc[lo:hi]
                 part.index = pd.RangeIndex(hi - lo)
                 tables[i][table] = part
-    results = []
-    for i, f in enumerate(batch.files):
-        if f["error"] is not None:
-            results.append(_failed(f["path"], f["meta"].get("checksum", ""), f["error"]))
-            continue
-        q = batch.quarantine.get(i)
-        results.append(
-            WorkbookResult(
-                meta=f["meta"], tables=tables[i], quarantine=empty_quarantine() if q is None else q
-            )
-        )
-    return results
+    return _results_of(batch, tables)
 
 
 @dataclass
@@ -617,9 +606,10 @@ class ChunkRows:
     sheets: dict[str, tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]]
 
 
-def _results_of(batch: _Batch) -> list[WorkbookResult]:
-    """One WorkbookResult per workbook of the batch whose rows stay in the chunk (``rows``)."""
-    rows = ChunkRows({SHEET_TABLES[sheet]: v for sheet, v in batch.sheets.items()})
+def _results_of(batch: _Batch, tables: list[dict[str, pd.DataFrame]] | None = None) -> list[WorkbookResult]:
+    """One WorkbookResult per workbook of the batch: with its own ``tables`` when given (split),
+    else with its rows left in the chunk (``rows``)."""
+    chunk = None if tables is not None else ChunkRows({SHEET_TABLES[s]: v for s, v in batch.sheets.items()})
     results = []
     for i, f in enumerate(batch.files):
         if f["error"] is not None:
@@ -629,9 +619,9 @@ def _results_of(batch: _Batch) -> list[WorkbookResult]:
         results.append(
             WorkbookResult(
                 meta=f["meta"],
-                tables={},
+                tables={} if tables is None else tables[i],
                 quarantine=empty_quarantine() if q is None else q,
-                rows=(rows, i),
+                rows=None if chunk is None else (chunk, i),
             )
         )
     return results

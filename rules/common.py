@@ -67,9 +67,14 @@ def flag(df: pd.DataFrame, name: str) -> pd.Series:
     return col(df, name, "boolean").astype("boolean").fillna(False).astype(bool)
 
 
+def is_screened(status: pd.Series) -> pd.Series:
+    """Active or exempt (a member's status, or a roster row's: listed as the cell's own)."""
+    return status.isin(SCREENED_STATUSES)
+
+
 def screened(members: pd.DataFrame) -> pd.DataFrame:
     """Members the screening lists look at: status active or exempt."""
-    keep = members["status"].isin(SCREENED_STATUSES)
+    keep = is_screened(members["status"])
     return members if keep.all() else members[keep]  # already filtered: no copy of a million rows
 
 
@@ -174,7 +179,7 @@ def submitted_cells(workbooks: pd.DataFrame, roster: pd.DataFrame, period: str) 
 
 def own_rows(roster: pd.DataFrame) -> pd.DataFrame:
     """Roster rows listing the member as the cell's own (active or exempt), not as a guest."""
-    return roster[roster["roster_status"].isin(SCREENED_STATUSES)]
+    return roster[is_screened(roster["roster_status"])]
 
 
 def ancestors(organizations: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from rules.common import (
     emit,
     id_key,
     is_inactive,
+    is_screened,
     isin,
     lit,
     month_label,
@@ -26,7 +27,7 @@ from rules.common import (
     txt,
 )
 from rules.normalize import fold_name
-from schemas.contract import CELL_KINDS, ROSTER_FIELDS, SCREENED_STATUSES
+from schemas.contract import CELL_KINDS, ROSTER_FIELDS
 
 _PAIR = ["member_code", "cell_code"]
 
@@ -68,14 +69,6 @@ def _first_pairs(rows: pd.DataFrame) -> np.ndarray:
     return keep
 
 
-def _screened_mask(members: pd.DataFrame) -> np.ndarray:
-    return members["status"].isin(SCREENED_STATUSES).to_numpy(dtype=bool)  # as rules.common.screened
-
-
-def _own_mask(roster: pd.DataFrame) -> np.ndarray:
-    return roster["roster_status"].isin(SCREENED_STATUSES).to_numpy(dtype=bool)  # as rules.common.own_rows
-
-
 def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
     """Element-wise equality of two aligned-by-position text columns, NA never equal."""
     eq = a.reset_index(drop=True).astype("string") == b.reset_index(drop=True).astype("string")
@@ -111,7 +104,10 @@ def roster_missing_in_cell(
     """Central member active/exempt in cell C, C sent a workbook, C's roster lacks them (own or guest),
     and no official transfer of theirs out of C is in transit (in transit: expected on neither roster)."""
     pos = _match(members, roster, match)
-    expected = _screened_mask(members) & isin(members["cell_code"], cells_sent).to_numpy()
+    expected = (
+        is_screened(members["status"]).to_numpy(dtype=bool)
+        & isin(members["cell_code"], cells_sent).to_numpy()
+    )
     # Listed: some roster row has the member in this very cell.
     rows = np.flatnonzero(pos >= 0)
     same = _same(roster["cell_code"].iloc[rows], members["cell_code"].iloc[pos[rows]])
@@ -195,8 +191,8 @@ def roster_wrong_cell(
     Guests (Sinh hoạt tạm thời) are never wrong-cell members; pairs already reported as
     TRANSFER_STILL_ON_SENDER are left to that list."""
     pos = _match(members, roster, match)
-    own = _own_mask(roster) & ~_pair_mask(roster, still_on_sender)
-    rows = _where(own, pos, _screened_mask(members))
+    own = is_screened(roster["roster_status"]).to_numpy(dtype=bool) & ~_pair_mask(roster, still_on_sender)
+    rows = _where(own, pos, is_screened(members["status"]).to_numpy(dtype=bool))
     central_cell = members["cell_code"].iloc[pos[rows]]
     moved = ~_same(roster["cell_code"].iloc[rows], central_cell) & central_cell.notna().to_numpy()
     if not moved.any():
@@ -369,7 +365,10 @@ def duplicate_person(
             )
         )
     pos = _match(members, roster, match)
-    sel = _own_mask(roster) & roster[_PAIR].notna().all(axis=1).to_numpy()
+    sel = (
+        is_screened(roster["roster_status"]).to_numpy(dtype=bool)
+        & roster[_PAIR].notna().all(axis=1).to_numpy()
+    )
     rows = np.flatnonzero(sel)
     rows = rows[_first_pairs(roster[_PAIR].iloc[rows])]
     rows = rows[roster["member_code"].iloc[rows].duplicated(keep=False).to_numpy()]
