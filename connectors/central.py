@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import Dialect
 
 from schemas.contract import CENTRAL_DATE_COLUMNS, CENTRAL_INTEGER_COLUMNS, CENTRAL_TABLES
+from schemas.errors import MappingError, SourceConfigError, SourceUnavailable  # noqa: F401 (re-exported)
 
 log = logging.getLogger("dvsync.central")
 
@@ -43,21 +44,6 @@ ENV_RETRIES = "DVSYNC_CENTRAL_RETRIES"
 ENV_RETRY_DELAY = "DVSYNC_CENTRAL_RETRY_DELAY"
 ODBC_PREFIX = "odbc:"
 MSSQL_DRIVER = "ODBC Driver 18 for SQL Server"
-
-
-class SourceUnavailable(Exception):
-    """The central database could not be reached or read (after retries): exit status 3.
-
-    The message is one line with every credential masked.
-    """
-
-
-class MappingError(ValueError):
-    """The mapping file or the source's shape is wrong (missing tables/columns): exit status 2."""
-
-
-class SourceConfigError(MappingError):
-    """The source URL or connection string itself is unusable (bad scheme, unknown dialect)."""
 
 
 # --- credentials --------------------------------------------------------------------------------

@@ -9,10 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from dvsync.settings import Settings
-
-
-class UsageError(ValueError):
-    """A usage or configuration error: exit status 2."""
+from schemas.errors import UsageError  # noqa: E402,F401 (re-exported)
 
 
 @dataclass(frozen=True)
