@@ -8,14 +8,19 @@ naming the file. ``read_submissions`` parses a folder in parallel and concatenat
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import io
 import os
 import re
+import stat
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -89,19 +94,169 @@ def _sniff(name: str, data: bytes) -> None:
         )
 
 
-def _has_formulas(data: bytes) -> list[str]:
-    """Sheet parts holding formulas (<f> elements); calamine reads their cached values."""
-    found = []
+# --- checked before parsed (issue #15) ------------------------------------------------------------
+# A workbook over any of these limits gets one quarantine line and is never given to the reader
+# (python-calamine allocates the whole used range of a sheet: one cell at XFD1048576 asks for
+# 512 GiB and aborts the process). A cell's real workbook is a few hundred KB; the limits leave
+# a wide margin. Checked from the zip's central directory and one pass over each sheet's XML
+# (the pass that already looks for formulas), never by parsing.
+MAX_FILE_BYTES = 20 * 2**20  # the .xlsx file itself
+MAX_UNZIPPED_BYTES = 200 * 2**20  # all of its parts, decompressed (as declared, then as read)
+MAX_RATIO = 100  # decompressed / compressed, for any part over 1 MiB (a zip bomb: ~1000)
+MAX_PARTS = 1000  # zip members
+MAX_SHEET_ROWS = 100_000  # rows of one sheet (a cell of 2,000 members x 12 months: 24,000)
+MAX_SHEET_COLUMNS = 256  # columns of one sheet (IV; the widest contract sheet has 12)
+MAX_SHEET_CELLS = 5_000_000  # rows x columns of one sheet, as the reader would allocate it
+NAME_SHOWN = 80  # characters of a file name shown in a line
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_DIMENSION = re.compile(rb'<dimension ref="([A-Z]{1,3})?([0-9]{1,9})?(?::([A-Z]{1,3})([0-9]{1,9}))?"')
+# A cell or row reference at row 100,000 or beyond (6 or more digits), or at column AA or beyond.
+_FAR_ROW = re.compile(rb' r="[A-Z]{0,4}[0-9]{6,}"')
+_WIDE_COL = re.compile(rb' r="([A-Z]{2,})[0-9]')
+_ROW_REF = re.compile(rb' r="[A-Z]{0,4}([0-9]+)"')
+
+
+def safe_name(name: str) -> str:
+    """A file name fit for one log or quarantine line: control and bidi characters (a newline
+    would forge a log line) replaced by '?', at most NAME_SHOWN characters. A changed name keeps
+    a short hash of the real one, so two files never share a shown name."""
+    clean = _CONTROL.sub("?", unicodedata.normalize("NFC", name))
+    if clean == name and len(name) <= NAME_SHOWN:
+        return name
+    tag = hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()[:6]
+    if len(clean) > NAME_SHOWN:
+        clean = clean[: NAME_SHOWN - 1] + "…"
+    return f"{clean}~{tag}"
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _sheet_extent(xml: bytes) -> tuple[int, int]:
+    """(rows, columns) the reader would allocate for this sheet XML: the farthest row and column
+    any cell or row names. Cheap for every normal sheet: two searches that find nothing."""
+    rows = cols = 0
+    if _FAR_ROW.search(xml):
+        rows = max(int(m) for m in _ROW_REF.findall(xml))
+    wide = _WIDE_COL.findall(xml)
+    if wide:
+        cols = max(_col_number(m) for m in wide)
+        if rows == 0:
+            rows = max((int(m) for m in _ROW_REF.findall(xml)), default=0)
+    return rows, cols
+
+
+def _precheck(name: str, data: bytes) -> list[str]:
+    """Size, compression ratio and sheet extent of an .xlsx, before any parsing: raises FileFault
+    over a limit (one line, the file not read). Returns the sheet parts holding formulas."""
+    mib = 2**20
+    if len(data) > MAX_FILE_BYTES:
+        raise FileFault(
+            f"Tệp {name}: tệp quá lớn ({len(data) / mib:.1f} MB, tối đa {MAX_FILE_BYTES // mib} MB) "
+            "— không đọc; chỉ gửi các sheet theo mẫu, bỏ ảnh và dữ liệu thừa"
+        )
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            for info in zf.infolist():
-                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                    content = zf.read(info)
-                    if b"<f>" in content or b"<f " in content:
-                        found.append(info.filename)
-    except (zipfile.BadZipFile, OSError, RuntimeError):
-        pass
-    return found
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return []  # not a zip after all: the reader says it is corrupt
+    if len(infos) > MAX_PARTS:
+        raise FileFault(f"Tệp {name}: tệp có {len(infos)} thành phần (tối đa {MAX_PARTS}) — không đọc")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNZIPPED_BYTES:
+        raise FileFault(
+            f"Tệp {name}: nội dung giải nén {total / mib:.0f} MB (tối đa {MAX_UNZIPPED_BYTES // mib} MB) "
+            "— không đọc; tệp quá lớn hoặc là 'bom zip'"
+        )
+    for i in infos:
+        if i.file_size > mib and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+            raise FileFault(
+                f"Tệp {name}: thành phần {safe_name(i.filename)} nén {i.file_size // max(i.compress_size, 1)} lần "
+                f"(tối đa {MAX_RATIO}) — không đọc; tệp có dấu hiệu 'bom zip'"
+            )
+    formulas = []
+    read = 0
+    for i in infos:
+        if not (i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")):
+            continue
+        try:
+            # ZipExtFile stops at the declared size and checks the CRC: a part that decompresses
+            # to more than it declares fails here instead of in the reader.
+            with zf.open(i) as fh:
+                xml = fh.read(MAX_UNZIPPED_BYTES - read + 1)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
+            return formulas  # a broken part: the reader reports the file as corrupt
+        read += len(xml)
+        if read > MAX_UNZIPPED_BYTES:
+            raise FileFault(f"Tệp {name}: nội dung giải nén quá {MAX_UNZIPPED_BYTES // mib} MB — không đọc")
+        part = safe_name(i.filename.rsplit("/", 1)[-1])
+        dim = _DIMENSION.search(xml, 0, 4096)
+        extents = [_sheet_extent(xml)]
+        if dim and dim.group(4):
+            extents.append((int(dim.group(4)), _col_number(dim.group(3))))
+        for rows, cols in extents:
+            if rows > MAX_SHEET_ROWS or cols > MAX_SHEET_COLUMNS or rows * max(cols, 1) > MAX_SHEET_CELLS:
+                raise FileFault(
+                    f"Tệp {name}: sheet ({part}) khai báo vùng dữ liệu {rows:,} dòng × {cols:,} cột "
+                    f"(tối đa {MAX_SHEET_ROWS:,} dòng, {MAX_SHEET_COLUMNS} cột) — không đọc; xoá các ô "
+                    "thừa ở xa bảng (Ctrl+End chỉ ô cuối) rồi lưu lại"
+                )
+        if b"<f>" in xml or b"<f " in xml:
+            formulas.append(i.filename)
+    return formulas
+
+
+# --- one cell, one voice (issue #15) ---------------------------------------------------------------
+_CODE_TOKEN = re.compile(r"(?<![0-9])[0-9]{2}(?:\.[0-9]{3}){4}(?![0-9]|\.[0-9])")
+
+
+def name_codes(name: str) -> list[str]:
+    """Organisation codes (dd.ddd.ddd.ddd.ddd) written in a file or folder name, as whole tokens."""
+    return _CODE_TOKEN.findall(name)
+
+
+def name_agrees(code: str, parts: list[str]) -> bool:
+    """The file "speaks for" cell ``code`` when the code appears, as a whole token (not inside a
+    longer run of digits and dots), in the file's name or in the name of a folder holding it
+    inside the submissions folder: ``93.015.000.001.002_2026-10.xlsx``,
+    ``93.015.000.001.002/bao-cao-thang-10.xlsx``."""
+    token = re.compile(rf"(?<![0-9A-Za-z]){re.escape(code)}(?![0-9A-Za-z]|\.[0-9A-Za-z])")
+    return bool(code) and any(token.search(p) for p in parts)
+
+
+def _name_parts(source: str, path: Path, folder_too: bool) -> list[str]:
+    """The names a file's cell code may appear in: its stem and the folders of ``source`` (the
+    path inside the submissions folder); for a lone file (``dvsync check``) its parent folder."""
+    rel = Path(source)
+    parts = [Path(path.name).stem, *rel.parent.parts]
+    if folder_too:
+        parts.append(path.parent.name)
+    return parts
+
+
+def _check_voice(name: str, code: str, period: str, parts: list[str]) -> None:
+    if name_agrees(code, parts):
+        return
+    found = sorted({c for p in parts for c in name_codes(p)})
+    named = (
+        f"tên tệp/thư mục ghi mã {', '.join(found)}" if found else "tên tệp/thư mục không ghi mã chi bộ nào"
+    )
+    raise FileFault(
+        f"Tệp {name}: sheet {INFO_SHEET} ghi Mã chi bộ {code} nhưng {named} — mỗi chi bộ chỉ gửi "
+        f"báo cáo của mình; tên tệp (hoặc thư mục chứa tệp) phải có mã chi bộ, ví dụ "
+        f"{code}_{period}.xlsx; tệp không được đọc"
+    )
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A cell's text fit for a message: no control characters, at most ``limit`` characters."""
+    text = _CONTROL.sub("?", str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _find_header(rows: list[list[Any]], known: dict[str, str]) -> int | None:
@@ -140,7 +295,7 @@ class _Reader:
         import python_calamine as pc
 
         self.path = path
-        self.name = path.name
+        self.name = safe_name(path.name)
         try:
             self.wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
         except Exception as exc:  # calamine raises its own types and also zip/xml errors
@@ -150,9 +305,23 @@ class _Reader:
                 f"Tệp {self.name}: tệp Excel bị hỏng, không mở được — lưu lại bằng Excel rồi gửi lại"
             ) from exc
         self.sheets: dict[str, str] = {}
+        # What is seen is what is read: a hidden or very hidden sheet is never read, even when
+        # it bears a contract name (it would be used instead of the visible one).
+        self.hidden: list[tuple[str, str]] = []  # (contract sheet, the hidden sheet's name)
+        self.twins: list[tuple[str, str, str]] = []  # two visible sheets for one contract sheet
+        try:
+            visible = {m.name: str(m.visible).endswith(".Visible") for m in self.wb.sheets_metadata}
+        except Exception:  # noqa: BLE001 - no metadata: every sheet counts as visible
+            visible = {}
         for real in self.wb.sheet_names:
             canonical = _SHEET_KEYS.get(header_key(real))
-            if canonical and canonical not in self.sheets:
+            if not canonical:
+                continue
+            if not visible.get(real, True):
+                self.hidden.append((canonical, real))
+            elif canonical in self.sheets:
+                self.twins.append((canonical, self.sheets[canonical], real))
+            else:
                 self.sheets[canonical] = real
 
     def rows(self, sheet: str) -> tuple[list[list[Any]], int, list]:
@@ -225,7 +394,7 @@ def _read_info(reader: _Reader) -> dict:
             period_text = str(period.iloc[0])
     if period_text is None:
         raise FileFault(
-            f"Tệp {name}, sheet {INFO_SHEET}: Kỳ báo cáo '{info['period']}' không đọc được — ghi dạng MM/YYYY (ví dụ 10/2026)"
+            f"Tệp {name}, sheet {INFO_SHEET}: Kỳ báo cáo '{_shown(info['period'], 20)}' không đọc được — ghi dạng MM/YYYY (ví dụ 10/2026)"
         )
     if created_value is None:
         created, cok = parse_dates(pd.Series([info.get("created_on")], dtype=object))
@@ -272,9 +441,11 @@ def _extract_sheet(
             continue
         internal = known.get(header_key(v))
         if internal is None:
-            unknown.append(str(v))
+            unknown.append(_shown(v))
         elif internal in columns.values():
-            warnings.append(f"Tệp {name}, sheet {sheet}: cột '{v}' lặp lại — dvsync dùng cột đầu tiên")
+            warnings.append(
+                f"Tệp {name}, sheet {sheet}: cột '{_shown(v)}' lặp lại — dvsync dùng cột đầu tiên"
+            )
         else:
             columns[j] = internal
     missing = [hdr for hdr, c in SHEETS[sheet].items() if c not in columns.values()]
@@ -282,16 +453,20 @@ def _extract_sheet(
         hdr for hdr, c in SHEETS[sheet].items() if c in KEY_COLUMNS[sheet] and c not in columns.values()
     ]
     if lost_keys:
-        extra = f" (cột lạ: {', '.join(unknown)})" if unknown else ""
+        extra = f" (cột lạ: {', '.join(unknown[:10])})" if unknown else ""
         raise FileFault(
             f"Tệp {name}, sheet {sheet}: thiếu cột {', '.join(lost_keys)}{extra} — sửa tiêu đề theo mẫu"
         )
     if unknown:
-        warnings.append(f"Tệp {name}, sheet {sheet}: cột không có trong mẫu, bỏ qua: {', '.join(unknown)}")
+        warnings.append(
+            f"Tệp {name}, sheet {sheet}: cột không có trong mẫu, bỏ qua: {', '.join(unknown[:20])}"
+        )
         meta.setdefault("must_fix", []).append(warnings[-1])
+        meta.setdefault("warning_lines", []).append((sheet, "unknown_column", warnings[-1]))
     if missing:
         warnings.append(f"Tệp {name}, sheet {sheet}: thiếu cột {', '.join(missing)} — coi như để trống")
         meta.setdefault("must_fix", []).append(warnings[-1])
+        meta.setdefault("warning_lines", []).append((sheet, "missing_column", warnings[-1]))
     body = data[h + 1 :]
     # Rows count as read when any cell holds something (fully empty rows are layout, not data).
     filled = [i for i, r in enumerate(body) if any(not _blank(c) for c in r)]
@@ -367,8 +542,15 @@ def _extract_sheet(
     return {c: raw[c].tolist() for c in raw.columns}, row_list, code_notes
 
 
-def _failed(path: Path, checksum: str, message: str, meta: dict | None = None) -> WorkbookResult:
-    meta = {**(meta or {}), "_source": path.name, "checksum": checksum, "path": str(path)}
+def _failed(
+    path: Path, checksum: str, message: str, meta: dict | None = None, source: str | None = None
+) -> WorkbookResult:
+    meta = {
+        **(meta or {}),
+        "_source": source or safe_name(path.name),
+        "checksum": checksum,
+        "path": str(path),
+    }
     meta.setdefault("rows_read", {})
     meta.setdefault("rows_accepted", {})
     meta.setdefault("rows_quarantined", {})
@@ -377,7 +559,7 @@ def _failed(path: Path, checksum: str, message: str, meta: dict | None = None) -
     return WorkbookResult(meta=meta, tables={}, quarantine=empty_quarantine(), error=message)
 
 
-def parse_workbook(path: Path) -> WorkbookResult:
+def parse_workbook(path: Path, source: str | None = None) -> WorkbookResult:
     """Parse and validate one cell workbook. Never raises.
 
     meta: cell_code, period (YYYY-MM), created_on, secretary, _source, checksum, path, mtime,
@@ -386,44 +568,95 @@ def parse_workbook(path: Path) -> WorkbookResult:
     dicts: automatic fixes and cross-field warnings per row, NOTE_COLUMNS).
     """
     path = Path(path)
-    return _validate_extracts([_extract(path, path.name)])[0]
+    # A lone file (dvsync check): its cell code may also be in its own folder's name.
+    return _validate_extracts([_extract(path, source or safe_name(path.name), folder_too=source is None)])[0]
 
 
-def _extract(path: Path, source: str) -> dict:
+def _read_limited(path: Path) -> bytes:
+    """The file's bytes: a regular file only (never a FIFO or a device, which would block), at
+    most MAX_FILE_BYTES (FileFault over it, without reading it)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        name = safe_name(path.name)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileFault(f"Tệp {name}: không phải tệp thường — không đọc")
+        if st.st_size > MAX_FILE_BYTES:
+            raise FileFault(
+                f"Tệp {name}: tệp quá lớn ({st.st_size / 2**20:.1f} MB, tối đa {MAX_FILE_BYTES // 2**20} MB) "
+                "— không đọc; chỉ gửi các sheet theo mẫu, bỏ ảnh và dữ liệu thừa"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
+def _extract(path: Path, source: str, folder_too: bool = False) -> dict:
     """Read one file into raw sheet frames (no validation: that runs batched). Never raises."""
     out: dict[str, Any] = {"path": path, "source": source, "error": None, "raws": {}, "meta": {}}
+    name = safe_name(path.name)
     try:
-        data = path.read_bytes()
+        data = _read_limited(path)
+    except FileFault as fault:
+        out["error"] = str(fault)
+        out["meta"] = {"checksum": _checksum_or_empty(path)}
+        return out
     except OSError as exc:
-        out["error"] = f"Tệp {path.name}: không đọc được tệp ({exc.strerror or exc})"
+        out["error"] = f"Tệp {name}: không đọc được tệp ({exc.strerror or type(exc).__name__})"
         out["meta"] = {"checksum": ""}
         return out
     checksum = hashlib.sha256(data).hexdigest()
     out["meta"] = {"checksum": checksum}
     try:
-        _extract_into(out, path, data, checksum)
+        _extract_into(out, path, data, checksum, folder_too)
     except FileFault as fault:
         out["error"] = str(fault)
         out["raws"] = {}
+    except MemoryError:
+        out["error"] = f"Tệp {name}: đọc tệp vượt giới hạn bộ nhớ — không đọc; gửi lại tệp theo mẫu"
+        out["raws"] = {}
     except Exception as exc:  # a bug or an exotic file must not stop the other cells
+        detail = _CONTROL.sub("?", str(exc))[:200]
         out["error"] = (
-            f"Tệp {path.name}: lỗi không xác định khi đọc ({type(exc).__name__}: {exc}) "
+            f"Tệp {name}: lỗi không xác định khi đọc ({type(exc).__name__}: {detail}) "
             "— báo cho quản trị dvsync"
         )
         out["raws"] = {}
     return out
 
 
-def _extract_into(out: dict, path: Path, data: bytes, checksum: str) -> None:
-    _sniff(path.name, data)
+def _checksum_or_empty(path: Path) -> str:
+    try:
+        return _checksum(path)
+    except OSError:
+        return ""
+
+
+def _extract_into(out: dict, path: Path, data: bytes, checksum: str, folder_too: bool = False) -> None:
+    name = safe_name(path.name)
+    _sniff(name, data)
+    formulas = _precheck(name, data)
     reader = _Reader(path, data)
+    if reader.twins:
+        raise FileFault(
+            f"Tệp {name}: "
+            + "; ".join(f"hai sheet '{a}' và '{b}' cùng là sheet {c}" for c, a, b in reader.twins)
+            + " — giữ một sheet, xoá hoặc đổi tên sheet kia; tệp không được đọc"
+        )
     missing = [s for s in REQUIRED_SHEETS if s not in reader.sheets]
     if missing:
+        hidden = [f"'{real}' bị ẩn" for c, real in reader.hidden if c in missing]
+        extra = (
+            f"; {', '.join(hidden)} — dvsync không đọc sheet ẩn, bỏ ẩn (Unhide) nếu đúng" if hidden else ""
+        )
+        shown = ", ".join(safe_name(x) for x in reader.wb.sheet_names[:20])
         raise FileFault(
-            f"Tệp {path.name}: thiếu sheet {', '.join(missing)} (có: {', '.join(reader.wb.sheet_names)}) "
+            f"Tệp {name}: thiếu sheet {', '.join(missing)} (có: {shown}){extra} "
             "— dùng mẫu của dvsync (dvsync template)"
         )
     info = _read_info(reader)
+    _check_voice(name, info["cell_code"], info["period"], _name_parts(out["source"], path, folder_too))
     try:
         mtime = path.stat().st_mtime
     except OSError:
@@ -441,9 +674,17 @@ def _extract_into(out: dict, path: Path, data: bytes, checksum: str) -> None:
         "notes": [],
     }
     out["meta"] = meta
-    if _has_formulas(data):
+    for canonical, real in reader.hidden:
         meta["warnings"].append(
-            f"Tệp {path.name}: có ô công thức — dvsync dùng giá trị đã tính sẵn; nên dán giá trị "
+            f"Tệp {name}: sheet '{safe_name(real)}' (tên sheet {canonical}) bị ẩn — dvsync không đọc sheet ẩn"
+            + (f", chỉ đọc sheet {canonical} đang hiện" if canonical in reader.sheets else "")
+            + "; bỏ ẩn (Unhide) nếu đó là dữ liệu cần gửi, hoặc xoá sheet ẩn"
+        )
+        meta.setdefault("must_fix", []).append(meta["warnings"][-1])
+        meta.setdefault("warning_lines", []).append((canonical, "hidden_sheet", meta["warnings"][-1]))
+    if formulas:
+        meta["warnings"].append(
+            f"Tệp {name}: có ô công thức — dvsync dùng giá trị đã tính sẵn; nên dán giá trị "
             "(Paste Special > Values) trước khi gửi"
         )
     unknown_sheets = [
@@ -451,7 +692,7 @@ def _extract_into(out: dict, path: Path, data: bytes, checksum: str) -> None:
     ]
     if unknown_sheets:
         meta["warnings"].append(
-            f"Tệp {path.name}: sheet không có trong mẫu, bỏ qua: {', '.join(unknown_sheets)}"
+            f"Tệp {name}: sheet không có trong mẫu, bỏ qua: {', '.join(safe_name(x) for x in unknown_sheets[:20])}"
         )
     for sheet in SHEETS:
         if sheet not in reader.sheets:
@@ -464,6 +705,7 @@ def _extract_into(out: dict, path: Path, data: bytes, checksum: str) -> None:
             meta["warnings"].append(f"{fault} (sheet bị bỏ qua)")
             meta.setdefault("rejected_sheets", []).append(sheet)
             meta.setdefault("must_fix", []).append(meta["warnings"][-1])
+            meta.setdefault("warning_lines", []).append((sheet, "sheet_rejected", meta["warnings"][-1]))
 
 
 @dataclass
@@ -613,7 +855,7 @@ def _results_of(batch: _Batch, tables: list[dict[str, pd.DataFrame]] | None = No
     results = []
     for i, f in enumerate(batch.files):
         if f["error"] is not None:
-            results.append(_failed(f["path"], f["meta"].get("checksum", ""), f["error"]))
+            results.append(_failed(f["path"], f["meta"].get("checksum", ""), f["error"], source=f["source"]))
             continue
         q = batch.quarantine.get(i)
         results.append(
@@ -648,12 +890,74 @@ def _checksum(path: Path) -> str:
 
 
 def _candidates(folder: Path) -> list[Path]:
-    files = [
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    ]
-    return sorted(files, key=lambda p: str(p.relative_to(folder)))
+    return [p for p, _ in list_submissions(folder)[0]]
+
+
+def safe_source(folder: Path, path: Path) -> str:
+    """A file's path inside the submissions folder, each part made fit for a line (safe_name)."""
+    return "/".join(safe_name(part) for part in path.relative_to(folder).parts)
+
+
+def list_submissions(folder: Path) -> tuple[list[tuple[Path, str]], list[dict]]:
+    """The files of the submissions folder to read, [(path, source)] sorted by source, and a
+    report entry (status ``skipped``, a Vietnamese line) for every entry not read: hidden
+    files and folders (name starting with a dot), Excel's lock files (``~$``), symbolic links
+    that lead out of the folder (never followed) and anything that is not a regular file.
+    Symbolic links that stay inside the folder are read (their target once, by checksum).
+    Folders are walked without following links."""
+    folder = Path(folder)
+    root = os.path.realpath(folder)
+    files: list[tuple[Path, str]] = []
+    skipped: list[dict] = []
+
+    def skip(path: Path, why: str) -> None:
+        src = safe_source(folder, path)
+        skipped.append(
+            {"file": src, "status": "skipped", "message": f"Tệp {src}: {why}", "counts": _counts({})}
+        )
+
+    if not folder.is_dir():
+        return files, skipped
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        here = Path(dirpath)
+        for d in sorted(dirnames):
+            p = here / d
+            if d.startswith("."):
+                skip(p, "thư mục ẩn (tên bắt đầu bằng dấu chấm), không đọc")
+            elif os.path.islink(p):
+                target = os.path.realpath(p)
+                inside = target == root or target.startswith(root + os.sep)
+                skip(
+                    p,
+                    "liên kết tới thư mục "
+                    + ("trong thư mục nộp, không đọc lại" if inside else "ngoài thư mục nộp, không đọc"),
+                )
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not os.path.islink(here / d))
+        for f in sorted(filenames):
+            p = here / f
+            if f.startswith("~$"):
+                skip(p, "tệp khoá tạm của Excel, bỏ qua")
+                continue
+            if f.startswith("."):
+                skip(p, "tệp ẩn (tên bắt đầu bằng dấu chấm), không đọc — đổi tên nếu là báo cáo")
+                continue
+            try:
+                if os.path.islink(p):
+                    target = os.path.realpath(p)
+                    if not target.startswith(root + os.sep):
+                        skip(p, "liên kết tượng trưng trỏ ra ngoài thư mục nộp, không đọc")
+                        continue
+                st = os.stat(p)
+            except OSError as exc:
+                skip(p, f"không đọc được ({exc.strerror or type(exc).__name__})")
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                skip(p, "không phải tệp thường, không đọc")
+                continue
+            files.append((p, safe_source(folder, p)))
+    files.sort(key=lambda x: x[1])
+    skipped.sort(key=lambda e: e["file"])
+    return files, skipped
 
 
 _WARM: list[bool] = []
@@ -678,46 +982,214 @@ def _warm_up() -> None:
 
 
 def _parse_all(
-    paths: list[Path], sources: list[str], workers: int, whole_chunks: bool = False
+    paths: list[Path], sources: list[str], workers: int, whole_chunks: bool = False, isolate: bool = False
 ) -> list[WorkbookResult]:
-    """Files are read and validated in parallel, a chunk of workbooks per task (one vectorised
-    validation per chunk); the chunks are split per workbook here as they come back, or, with
-    ``whole_chunks``, left whole for the store (each result's ``rows`` says where its rows are)."""
+    """Files are read and validated in worker processes, a chunk of workbooks per task (one
+    vectorised validation per chunk); the chunks are split per workbook here as they come back,
+    or, with ``whole_chunks``, left whole for the store (each result's ``rows`` says where its
+    rows are).
+
+    A crash costs one file: the workers run with a memory limit and die with their parent; a
+    chunk whose worker died (native abort, memory error) or that ran past its time limit is
+    parsed again in halves, down to the one file that breaks, which gets its own line. With
+    ``workers`` <= 1, no pool running and no ``isolate``, a few files are parsed here (the
+    pre-parse checks still hold every file the reader could choke on); the night always isolates."""
     split = _results_of if whole_chunks else _split_batch
-    if workers <= 1 or len(paths) < 8:
+    if not paths:
+        return []
+    if not isolate and workers <= 1 and not _POOL and len(paths) < 8:
         return split(_parse_chunk(paths, sources))
     # A validation pass has a fixed cost (~0.2 s of pandas and Pandera calls): one chunk per
     # worker (measured faster than two, whose smaller passes cost more than the overlap gains),
     # at most 1,000 workbooks so that a whole folder still comes back in pieces.
-    size = max(8, min(1000, -(-len(paths) // workers)))
-    starts = range(0, len(paths), size)
-    results: list[WorkbookResult] = []
+    n_workers = max(1, workers)
+    size = max(8, min(1000, -(-len(paths) // n_workers)))
+    chunks = [(paths[i : i + size], sources[i : i + size]) for i in range(0, len(paths), size)]
     try:
-        chunks = worker_pool(workers).map(
-            _parse_chunk, [paths[i : i + size] for i in starts], [sources[i : i + size] for i in starts]
-        )
-        for batch in chunks:
-            results.extend(split(batch))
-    except Exception:  # a broken pool (killed worker, no fork) must not stop the run: go sequential
+        batches = _guarded_chunks(chunks, n_workers)
+    except (OSError, AssertionError, ValueError):
+        # No process could be started (memory, limits, a daemonic Dask worker): parse here.
         close_worker_pool()
-        results = split(_parse_chunk(paths, sources))
+        return split(_parse_chunk(paths, sources))
+    results: list[WorkbookResult] = []
+    for batch in batches:
+        results.extend(split(batch))
     return results
 
 
+# The limits of one parse in a worker: memory above what the worker inherits, and time.
+WORKER_MEMORY_MB = int(os.environ.get("DVSYNC_WORKBOOK_MEMORY_MB", "2048"))
+CHUNK_SECONDS = 60.0  # + FILE_SECONDS per workbook of the chunk
+FILE_SECONDS = 0.5
+
+
+def _chunk_timeout(n: int) -> float:
+    return CHUNK_SECONDS + FILE_SECONDS * n
+
+
+def _guarded_chunks(chunks: list[tuple[list[Path], list[str]]], workers: int) -> list[_Batch]:
+    """Every chunk parsed in the pool, in order; a chunk that broke its worker or ran out of time
+    is bisected (``_isolate``) so that only the guilty file is lost."""
+    pool = worker_pool(workers)
+    futures = [pool.submit(_parse_chunk, p, s) for p, s in chunks]
+    out: list[_Batch | None] = [None] * len(chunks)
+    broken: list[int] = []
+    for k, fut in enumerate(futures):
+        try:
+            out[k] = fut.result(timeout=_chunk_timeout(len(chunks[k][0])))
+        except FutureTimeout:
+            _kill_pool()  # a worker is stuck in native code: only killing it stops it
+            broken.append(k)
+        except BrokenProcessPool:
+            broken.append(k)
+    if broken:
+        _kill_pool()
+        for k in broken:
+            out[k] = _isolate(*chunks[k], workers)
+    return [b for b in out if b is not None]
+
+
+def _isolate(paths: list[Path], sources: list[str], workers: int) -> _Batch:
+    """Parse a chunk that broke the pool again, in halves, one at a time, down to single files:
+    a file that still breaks its worker alone gets a file-level fault; the others are read."""
+    if len(paths) == 1:
+        fault = _run_alone(paths, sources, workers)
+        if isinstance(fault, _Batch):
+            return fault
+        name = safe_name(paths[0].name)
+        message = (
+            f"Tệp {name}: đọc tệp quá {_chunk_timeout(1):.0f} giây — không đọc; lưu lại bằng Excel rồi gửi lại"
+            if fault == "timeout"
+            else f"Tệp {name}: tệp làm trình đọc Excel dừng đột ngột (hết bộ nhớ hoặc lỗi nội bộ) — không đọc; "
+            "lưu lại bằng Excel theo mẫu rồi gửi lại"
+        )
+        checksum = _checksum_or_empty(paths[0])
+        return _Batch(
+            files=[
+                {"path": paths[0], "source": sources[0], "error": message, "meta": {"checksum": checksum}}
+            ],
+            sheets={},
+            quarantine={},
+        )
+    batch = _run_alone(paths, sources, workers)
+    if isinstance(batch, _Batch):
+        return batch
+    mid = len(paths) // 2
+    return _merge_batches(
+        [_isolate(paths[:mid], sources[:mid], workers), _isolate(paths[mid:], sources[mid:], workers)]
+    )
+
+
+def _run_alone(paths: list[Path], sources: list[str], workers: int) -> _Batch | str:
+    """One chunk alone in a fresh pool -> its batch, or "timeout" / "crash"."""
+    pool = worker_pool(workers)
+    fut = pool.submit(_parse_chunk, paths, sources)
+    try:
+        return fut.result(timeout=_chunk_timeout(len(paths)))
+    except FutureTimeout:
+        _kill_pool()
+        return "timeout"
+    except BrokenProcessPool:
+        _kill_pool()
+        return "crash"
+
+
+def _merge_batches(batches: list[_Batch]) -> _Batch:
+    """Batches of consecutive files as one (the workbook numbers of each shifted after the last)."""
+    files: list[dict] = []
+    quarantine: dict[int, pd.DataFrame] = {}
+    parts: dict[str, list[tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    for b in batches:
+        base = len(files)
+        files.extend(b.files)
+        quarantine.update({base + i: q for i, q in b.quarantine.items()})
+        for sheet, (acc, ids, starts, ends) in b.sheets.items():
+            parts.setdefault(sheet, []).append((acc, ids + base, starts, ends))
+    sheets = {}
+    for sheet, items in parts.items():
+        offsets = np.cumsum([0, *(len(a) for a, *_ in items)])[:-1]
+        sheets[sheet] = (
+            pd.concat([a for a, *_ in items], ignore_index=True),
+            np.concatenate([ids for _, ids, _, _ in items]),
+            np.concatenate([s + o for (_, _, s, _), o in zip(items, offsets, strict=True)]),
+            np.concatenate([e + o for (_, _, _, e), o in zip(items, offsets, strict=True)]),
+        )
+    return _Batch(files=files, sheets=sheets, quarantine=quarantine)
+
+
 _POOL: dict[int, ProcessPoolExecutor] = {}
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_init(parent: int, memory_mb: int) -> None:
+    """In each worker, first: die with the parent (a kill -9 of the run leaves no worker behind),
+    and a memory limit above what the worker inherited (a file that asks the reader for more
+    fails alone: MemoryError, or the worker dies and the file is found by ``_isolate``)."""
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still ends the workers
+        pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    if memory_mb > 0:
+        try:
+            import resource
+
+            used = 0
+            with open("/proc/self/status") as fh:
+                for line in fh:
+                    if line.startswith("VmData:"):
+                        used = int(line.split()[1]) * 1024
+            limit = used + memory_mb * 2**20
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+        except (OSError, ValueError, ImportError):
+            pass
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
     """The process pool that parses workbooks, started once and kept for every batch of the run
     (a pool per batch paid the start and the warm-up each time). Its processes are forked at
-    once, here, from the thread that asks first (the flow asks before it starts any other)."""
+    once, here, from the thread that asks first (the flow asks before it starts any other); a
+    pool replaced after a crash starts its workers from a fork server (a fork from a task thread
+    could copy a lock held by another thread)."""
     pool = _POOL.get(workers)
     if pool is None:
         close_worker_pool()
         _warm_up()
-        pool = _POOL[workers] = ProcessPoolExecutor(max_workers=workers)
+        import multiprocessing as mp
+
+        ctx = None
+        if _CRASHED:
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["connectors.workbooks"])
+        pool = _POOL[workers] = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(os.getpid(), WORKER_MEMORY_MB),
+        )
         list(pool.map(int, range(workers)))  # start every process now
     return pool
+
+
+_CRASHED: list[bool] = []
+
+
+def _kill_pool() -> None:
+    """End the pool at once, its workers killed (a stuck or broken pool never joins)."""
+    if not _CRASHED:
+        _CRASHED.append(True)
+    for pool in _POOL.values():
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(Exception):  # already gone
+                proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+    _POOL.clear()
 
 
 def close_worker_pool() -> None:
@@ -763,21 +1235,11 @@ def read_submissions(
     """
     folder = Path(folder)
     workers = workers or min(2, os.cpu_count() or 1)
-    report: list[dict] = []
+    listed, report = list_submissions(folder)
     to_parse: list[Path] = []
+    source_of: dict[Path, str] = {}
     checksums: dict[Path, str] = {}
-    for p in _candidates(folder) if folder.is_dir() else []:
-        rel = str(p.relative_to(folder))
-        if p.name.startswith("~$"):  # Excel's lock file of an open workbook
-            report.append(
-                {
-                    "file": rel,
-                    "status": "skipped",
-                    "message": f"Tệp {p.name}: tệp khoá tạm của Excel, bỏ qua",
-                    "counts": _counts({}),
-                }
-            )
-            continue
+    for p, rel in listed:
         try:
             checksums[p] = _checksum(p)
         except OSError as exc:
@@ -785,7 +1247,7 @@ def read_submissions(
                 {
                     "file": rel,
                     "status": "rejected",
-                    "message": f"Tệp {p.name}: không đọc được ({exc})",
+                    "message": f"Tệp {rel}: không đọc được ({exc.strerror or type(exc).__name__})",
                     "counts": _counts({}),
                 }
             )
@@ -797,16 +1259,17 @@ def read_submissions(
                     "status": "skipped",
                     "checksum": checksums[p],
                     "counts": _counts({}),
-                    "message": f"Tệp {p.name}: đã đọc ở lần chạy trước (không đổi)",
+                    "message": f"Tệp {rel}: đã đọc ở lần chạy trước (không đổi)",
                 }
             )
             continue
         to_parse.append(p)
-    results = _parse_all(to_parse, [str(p.relative_to(folder)) for p in to_parse], workers)
+        source_of[p] = rel
+    results = _parse_all(to_parse, [source_of[p] for p in to_parse], workers)
 
     good: list[tuple[Path, WorkbookResult]] = []
     for p, res in zip(to_parse, results, strict=True):
-        rel = str(p.relative_to(folder))
+        rel = source_of[p]
         entry = {
             "file": rel,
             "checksum": res.meta.get("checksum"),
@@ -819,9 +1282,7 @@ def read_submissions(
         if res.error:
             entry.update(status="rejected", message=res.error)
         elif period is not None and res.meta.get("period") != period:
-            entry.update(
-                status="skipped", message=f"Tệp {p.name}: kỳ {res.meta.get('period')} khác kỳ {period}"
-            )
+            entry.update(status="skipped", message=f"Tệp {rel}: kỳ {res.meta.get('period')} khác kỳ {period}")
         else:
             entry.update(status="accepted", message="; ".join(res.meta.get("warnings", [])))
             good.append((p, res))
@@ -835,7 +1296,7 @@ def read_submissions(
         return (
             pd.Timestamp(created) if pd.notna(created) else pd.Timestamp.min,
             res.meta.get("mtime", 0.0),
-            p.name,
+            source_of[p],
         )
 
     kept: dict[tuple[str, str], tuple[Path, WorkbookResult]] = {}
@@ -849,11 +1310,11 @@ def read_submissions(
     by_result = {id(e["_result"]): e for e in report if "_result" in e}
     for p, res in good:
         if str(p) in superseded:
-            winner = kept[(res.meta["cell_code"], res.meta["period"])][0].name
+            winner = source_of[kept[(res.meta["cell_code"], res.meta["period"])][0]]
             e = by_result[id(res)]
             e.update(
                 status="duplicate",
-                message=f"Tệp {p.name}: chi bộ {res.meta['cell_code']} kỳ {res.meta['period']} "
+                message=f"Tệp {source_of[p]}: chi bộ {res.meta['cell_code']} kỳ {res.meta['period']} "
                 f"đã có tệp mới hơn {winner} — dùng tệp {winner}, bỏ qua tệp này",
             )
 

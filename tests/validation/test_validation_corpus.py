@@ -55,7 +55,8 @@ class WCase:
 
 
 def wb(name: str, **kw) -> Callable[[Path], Path]:
-    return lambda d: write_workbook(d / f"{name}.xlsx", **kw)
+    # The file name carries the cell code (one cell, one voice: connectors.workbooks.name_agrees).
+    return lambda d: write_workbook(d / f"{name}_{CELL}.xlsx", **kw)
 
 
 def raw_file(name: str, content: bytes) -> Callable[[Path], Path]:
@@ -95,8 +96,8 @@ def _zip_not_excel(d: Path) -> Path:
 
 
 def _two_same_cell(d: Path) -> Path:
-    write_workbook(d / "a_old.xlsx", info=info_rows(created="01/11/2026"))
-    return write_workbook(d / "b_new.xlsx", info=info_rows(created="10/11/2026"))
+    write_workbook(d / f"a_old_{CELL}.xlsx", info=info_rows(created="01/11/2026"))
+    return write_workbook(d / f"b_new_{CELL}.xlsx", info=info_rows(created="10/11/2026"))
 
 
 def _nfd(text: str) -> str:
@@ -421,7 +422,7 @@ def test_personal_data_masked_in_quarantine(tmp_path: Path) -> None:
     bad = [r(code="", name="Nguyễn Văn An", pid="001080123456")]
     res = parse_workbook(
         write_workbook(
-            tmp_path / "m.xlsx",
+            tmp_path / f"m_{CELL}.xlsx",
             roster=bad,
             sheets={"CamTinh": [headers("CamTinh"), ["001300000123", "Vũ Thị Hà", "01/01/2000", "Học sinh"]]},
         )
@@ -433,16 +434,18 @@ def test_personal_data_masked_in_quarantine(tmp_path: Path) -> None:
 
 def test_two_workbooks_same_cell_and_period(tmp_path: Path) -> None:
     _two_same_cell(tmp_path)
-    write_workbook(tmp_path / "other_cell.xlsx", info=info_rows(cell="93.015.000.001.003"))
+    other = "other_93.015.000.001.003.xlsx"
+    write_workbook(tmp_path / other, info=info_rows(cell="93.015.000.001.003"))
     data, q, report = read_submissions(tmp_path, workers=1)
     status = {e["file"]: e["status"] for e in report}
-    assert status == {"a_old.xlsx": "duplicate", "b_new.xlsx": "accepted", "other_cell.xlsx": "accepted"}
-    assert "b_new.xlsx" in next(e["message"] for e in report if e["file"] == "a_old.xlsx")
-    assert set(data.roster["_source"]) == {"b_new.xlsx", "other_cell.xlsx"}
+    old, new = f"a_old_{CELL}.xlsx", f"b_new_{CELL}.xlsx"
+    assert status == {old: "duplicate", new: "accepted", other: "accepted"}
+    assert new in next(e["message"] for e in report if e["file"] == old)
+    assert set(data.roster["_source"]) == {new, other}
     assert data.workbooks.set_index("_source")["superseded"].to_dict() == {
-        "a_old.xlsx": True,
-        "b_new.xlsx": False,
-        "other_cell.xlsx": False,
+        old: True,
+        new: False,
+        other: False,
     }
 
 
@@ -468,15 +471,16 @@ def test_folder_never_stops_and_conserves(tmp_path: Path) -> None:
 
 
 def test_period_filter_and_skip_checksums(tmp_path: Path) -> None:
-    write_workbook(tmp_path / "oct.xlsx")
-    p = write_workbook(tmp_path / "sep.xlsx", info=info_rows(period="09/2026"))
+    oct_, sep = f"oct_{CELL}.xlsx", f"sep_{CELL}.xlsx"
+    write_workbook(tmp_path / oct_)
+    p = write_workbook(tmp_path / sep, info=info_rows(period="09/2026"))
     data, _, report = read_submissions(tmp_path, period="2026-10", workers=1)
-    assert {e["file"]: e["status"] for e in report} == {"oct.xlsx": "accepted", "sep.xlsx": "skipped"}
+    assert {e["file"]: e["status"] for e in report} == {oct_: "accepted", sep: "skipped"}
     import hashlib
 
     done = {hashlib.sha256(p.read_bytes()).hexdigest()}
     data, _, report = read_submissions(tmp_path, workers=1, skip_checksums=done)
-    assert {e["file"]: e["status"] for e in report} == {"oct.xlsx": "accepted", "sep.xlsx": "skipped"}
+    assert {e["file"]: e["status"] for e in report} == {oct_: "accepted", sep: "skipped"}
     assert set(data.roster["period"]) == {"2026-10"}
 
 
