@@ -921,7 +921,124 @@ class ResultsStore:
                 cur = pd.concat(
                     [cur, self._resolved_rows(conn, scope, resolved, as_of, cur.columns)], ignore_index=True
                 )
+            if not is_latest:
+                # A night older than one already recorded (a rerun of yesterday, or two runs
+                # serialised by the run lock in the "wrong" order): the later nights' statuses are
+                # recomputed as if the nights had been run in date order.
+                self._rechain(conn, scope, as_of, findings)
+            from connectors.faults import fault_point
+
+            fault_point("record history:transaction")  # the fault suite: a kill before the commit
         return cur
+
+    def _rechain(self, conn: Connection, scope: str, as_of: date, findings: pd.DataFrame) -> None:
+        """After ``as_of`` was recorded under later nights: recompute each later night's events
+        from the night before it, then the ``findings`` rows of every finding involved, so the
+        history is the one a run in date order would have left."""
+        ev = EVENTS.c
+        later = [
+            (_to_date(d), rid)
+            for d, rid in conn.execute(
+                sa.select(RUNS.c.as_of, RUNS.c.run_id)
+                .where(RUNS.c.scope == scope, RUNS.c.as_of > as_of)
+                .order_by(RUNS.c.as_of)
+            ).all()
+        ]
+
+        def events_on(day: date) -> list[Any]:
+            return conn.execute(
+                sa.select(ev.finding_id, ev.status, ev.first_seen).where(ev.scope == scope, ev.as_of == day)
+            ).all()
+
+        touched = set(findings["finding_id"].astype(str))
+        prev = {r.finding_id: _to_date(r.first_seen) for r in events_on(as_of) if r.status != "resolved"}
+        for day, run_id in later:
+            rows = events_on(day)
+            seen = sorted(r.finding_id for r in rows if r.status != "resolved")
+            new_events = [(fid, "open", prev[fid]) if fid in prev else (fid, "new", day) for fid in seen] + [
+                (fid, "resolved", prev[fid]) for fid in sorted(set(prev) - set(seen))
+            ]
+            old_events = {(r.finding_id, r.status, _to_date(r.first_seen)) for r in rows}
+            if set(new_events) != old_events:
+                touched |= {e[0] for e in set(new_events) ^ old_events}
+                conn.execute(EVENTS.delete().where(ev.scope == scope, ev.as_of == day))
+                frame = pd.DataFrame(
+                    [
+                        {
+                            "scope": scope,
+                            "as_of": day,
+                            "finding_id": f,
+                            "status": st,
+                            "first_seen": fs,
+                            "run_id": run_id,
+                        }
+                        for f, st, fs in new_events
+                    ],
+                    columns=[c.name for c in EVENTS.columns],
+                )
+                _insert(conn, EVENTS, frame)
+                n = {k: sum(e[1] == k for e in new_events) for k in ("new", "open", "resolved")}
+                conn.execute(
+                    RUNS.update()
+                    .where(RUNS.c.scope == scope, RUNS.c.as_of == day)
+                    .values(n_new=n["new"], n_open=n["open"], n_resolved=n["resolved"])
+                )
+            prev = {f: fs for f, st, fs in new_events if st != "resolved"}
+        self._rebuild_findings(conn, scope, as_of, findings, sorted(touched))
+
+    def _rebuild_findings(
+        self, conn: Connection, scope: str, as_of: date, findings: pd.DataFrame, ids: list[str]
+    ) -> None:
+        """The ``findings`` rows of ``ids`` from their events: the columns of the night that last
+        saw each finding (``findings`` of this night, else the stored row), the state of its
+        latest event (as ``_update_findings`` leaves them night after night)."""
+        f, ev = FINDINGS.c, EVENTS.c
+        mine = {r["finding_id"]: r for r in _records(findings.assign(scope=scope), FINDINGS)}
+        write: list[dict[str, Any]] = []
+        delete: list[str] = []
+        for chunk in _chunks(ids):
+            stored = {
+                r["finding_id"]: dict(r)
+                for r in conn.execute(sa.select(FINDINGS).where(f.scope == scope, f.finding_id.in_(chunk)))
+                .mappings()
+                .all()
+            }
+            events: dict[str, list[Any]] = {}
+            for r in conn.execute(
+                sa.select(ev.finding_id, ev.as_of, ev.status, ev.first_seen, ev.run_id)
+                .where(ev.scope == scope, ev.finding_id.in_(chunk))
+                .order_by(ev.finding_id, ev.as_of)
+            ).all():
+                events.setdefault(r.finding_id, []).append(r)
+            for fid in chunk:
+                history = events.get(fid)
+                if not history:
+                    if fid in stored:
+                        delete.append(fid)
+                    continue
+                last = history[-1]
+                sightings = [_to_date(e.as_of) for e in history if e.status != "resolved"]
+                seen_on = max(sightings) if sightings else None
+                base = mine.get(fid) if seen_on == as_of else stored.get(fid)
+                if base is None:
+                    continue  # never stored and not seen by this night: nothing to rebuild from
+                rec = dict(base)
+                rec.update(
+                    scope=scope,
+                    status=last.status,
+                    first_seen=_to_date(last.first_seen),
+                    last_seen=seen_on,
+                    resolved_on=_to_date(last.as_of) if last.status == "resolved" else None,
+                    last_run_id=last.run_id,
+                )
+                if seen_on == as_of:
+                    rec["as_of"] = as_of
+                before = stored.get(fid)
+                if before is None or any(_norm(before.get(k)) != _norm(v) for k, v in rec.items()):
+                    write.append(rec)
+        for chunk in _chunks([r["finding_id"] for r in write] + delete):
+            conn.execute(FINDINGS.delete().where(f.scope == scope, f.finding_id.in_(chunk)))
+        _insert(conn, FINDINGS, pd.DataFrame(write, columns=[c.name for c in FINDINGS.columns]))
 
     def _resolved_rows(
         self, conn: Connection, scope: str, ids: list[str], as_of: date, columns: pd.Index
