@@ -15,7 +15,7 @@ install: $(BIN)/dvsync
 
 # Runs the nightly reconciliation on the bundled demo data; outputs in ./dvsync-out
 nightly: install
-	$(BIN)/dvsync nightly --out dvsync-out
+	$(BIN)/dvsync nightly --demo --out dvsync-out
 
 system-deps:
 	bash .ci/system-deps.sh

@@ -1,145 +1,271 @@
-"""`dvsync`: the command line. Every run command calls the same Prefect flow as the deployments.
+"""`dvsync`: dòng lệnh. Mỗi lệnh chạy đúng luồng Prefect mà các deployment chạy.
 
 Exit status: 0 run completed (findings and quarantined rows are results); 1 `check` found
-something to fix; 2 usage or configuration error; 3 a source could not be read after retries.
+something to fix; 2 usage or configuration error; 3 a source, the results database or the output
+folder could not be read or written after retries. Always one line on error, never a traceback
+(``DVSYNC_DEBUG=1`` keeps them for the IT staff).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from dvsync.settings import prefect_defaults
+from schemas.errors import EXIT_OK, EXIT_SOURCE, EXIT_USAGE, DvsyncError
 
-EXIT_OK, EXIT_FIX, EXIT_USAGE, EXIT_SOURCE = 0, 1, 2, 3
+EXIT_FIX = 1
+
+_EPILOG_NIGHTLY = """\
+Thiết lập (biến môi trường; tùy chọn dòng lệnh được ưu tiên hơn):
+  DVSYNC_CENTRAL_URL     CSDL trung ương (hoặc DVSYNC_CENTRAL_SECRET: tên Secret block của Prefect)
+  DVSYNC_SUBMISSIONS     thư mục bảng nộp của chi bộ
+  DVSYNC_OUT             thư mục kết quả (mặc định ./dvsync-out)
+  DVSYNC_RESULTS_URL     CSDL kết quả (mặc định SQLite trong thư mục kết quả)
+  DVSYNC_MAPPING         tệp ánh xạ bảng/cột (YAML)
+  DVSYNC_CENTRAL_PASSWORD, DVSYNC_RESULTS_PASSWORD  mật khẩu, nếu không ghi trong URL
+
+Ví dụ:
+  dvsync nightly --demo --out dvsync-out
+  dvsync nightly --central 'postgresql+psycopg://dvsync@db/dangvien' --submissions /srv/bang-nop --out /srv/dvsync
+Mã thoát: 0 hoàn tất; 2 sai cách dùng hoặc thiếu thiết lập; 3 không đọc/ghi được nguồn hay kết quả."""
 
 
 def _source_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--central",
-        help="SQLAlchemy URL or odbc:<connection string> of the central database "
-        "(default: $DVSYNC_CENTRAL_URL, else the bundled demo data)",
+        metavar="URL",
+        help="CSDL trung ương: URL SQLAlchemy (mssql+pyodbc://…, postgresql+psycopg://…, sqlite:///…) "
+        "hoặc odbc:<chuỗi kết nối> (mặc định: $DVSYNC_CENTRAL_URL, hoặc Secret $DVSYNC_CENTRAL_SECRET)",
     )
-    p.add_argument("--submissions", help="folder of the cells' workbooks")
-    p.add_argument("--out", help="output folder (default: $DVSYNC_OUT or ./dvsync-out)")
-    p.add_argument("--as-of", dest="as_of", help="reference date, YYYY-MM-DD or dd/mm/yyyy (default: today)")
-    p.add_argument("--period", help="submission month YYYY-MM (default: the month before --as-of)")
-    p.add_argument("--results", help="results database URL (default: SQLite in the output folder)")
-    p.add_argument("--mapping", help="YAML mapping of the central tables and columns")
-    p.add_argument("--chunk-size", dest="chunk_size", type=int, default=100_000, help="rows per fetch")
+    p.add_argument(
+        "--submissions",
+        metavar="DIR",
+        help="thư mục bảng nộp .xlsx của chi bộ (mặc định: $DVSYNC_SUBMISSIONS)",
+    )
+    p.add_argument("--out", metavar="DIR", help="thư mục kết quả (mặc định: $DVSYNC_OUT, hoặc ./dvsync-out)")
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="NGÀY",
+        help="ngày đối chiếu, dd/mm/yyyy hoặc YYYY-MM-DD (mặc định: hôm nay; với --demo: ngày của dữ liệu mẫu)",
+    )
+    p.add_argument(
+        "--period",
+        metavar="KỲ",
+        help="kỳ báo cáo MM/YYYY hoặc YYYY-MM (mặc định: tháng trước ngày đối chiếu)",
+    )
+    p.add_argument(
+        "--results",
+        metavar="URL",
+        help="CSDL kết quả (mặc định: $DVSYNC_RESULTS_URL, hoặc SQLite trong thư mục kết quả)",
+    )
+    p.add_argument(
+        "--mapping",
+        metavar="TỆP",
+        help="tệp YAML ánh xạ tên bảng/cột của CSDL trung ương (mặc định: $DVSYNC_MAPPING)",
+    )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="chạy trên dữ liệu mẫu đi kèm (không dùng cùng --central/--submissions; không đụng thiết lập thật)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        dest="chunk_size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="số dòng mỗi lần đọc (mặc định 100000)",
+    )
     p.add_argument(
         "--partition-members",
         dest="partition_members",
         type=int,
-        default=250_000,
-        help="members per partition: validation and member rules run one partition at a time, "
-        "or in parallel on Dask (default 250000)",
+        default=None,
+        metavar="N",
+        help="số đảng viên mỗi phần: kiểm tra và đối chiếu chạy từng phần một, hoặc song song trên Dask (mặc định 250000)",
     )
     p.add_argument(
         "--dask-address",
         dest="dask_address",
-        help="run the tasks on an existing Dask cluster (default: $DVSYNC_DASK_ADDRESS, else locally)",
+        metavar="ĐỊA_CHỈ",
+        help="chạy các tác vụ trên cụm Dask có sẵn (mặc định: $DVSYNC_DASK_ADDRESS, nếu không thì chạy tại máy)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dvsync", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="dvsync",
+        description="Đối chiếu dữ liệu đảng viên: CSDL trung ương với bảng nộp của chi bộ (Chỉ thị 28-CT/TW).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
+    fmt = argparse.RawDescriptionHelpFormatter
 
-    p = sub.add_parser("nightly", help="the nightly reconciliation (on the bundled demo data by default)")
+    p = sub.add_parser(
+        "nightly",
+        help="đối soát hằng đêm (--demo: trên dữ liệu mẫu)",
+        description="Đối soát hằng đêm: đọc CSDL trung ương và bảng nộp, kiểm tra, đối chiếu, xuất danh sách.",
+        epilog=_EPILOG_NIGHTLY,
+        formatter_class=fmt,
+    )
     _source_options(p)
 
-    p = sub.add_parser("audit", help="the full dossier audit of one committee's subtree")
-    p.add_argument("--committee", required=True, help="org_code of the committee")
+    p = sub.add_parser(
+        "audit",
+        help="kiểm tra toàn bộ hồ sơ của một cấp ủy",
+        description="Kiểm tra toàn bộ hồ sơ đảng viên của một cấp ủy và các tổ chức trực thuộc; "
+        "kết quả ghi vào <out>/audits/<mã>/<ngày>/, không ghi đè kết quả hằng đêm.",
+        epilog="Ví dụ:\n  dvsync audit --committee 93.001 --as-of 16/11/2026 --out /srv/dvsync",
+        formatter_class=fmt,
+    )
+    p.add_argument("--committee", required=True, metavar="MÃ", help="mã tổ chức đảng (org_code) của cấp ủy")
     _source_options(p)
 
-    p = sub.add_parser("demo", help="write a synthetic central database and cell workbooks")
-    p.add_argument("--members", type=int, required=True)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True)
-    p.add_argument("--as-of", dest="as_of", help="reference date of the data (default 2026-11-16)")
-    p.add_argument("--workers", type=int, default=None, help="processes writing workbooks")
+    p = sub.add_parser(
+        "demo",
+        help="tạo dữ liệu mẫu: CSDL trung ương và bảng nộp giả lập",
+        description="Tạo CSDL trung ương (SQLite), bảng nộp của chi bộ và expected_findings.csv (các sai lệch cài sẵn).",
+        epilog="Ví dụ:\n  dvsync demo --members 3000 --out /tmp/dvsync-demo",
+        formatter_class=fmt,
+    )
+    p.add_argument("--members", type=int, required=True, metavar="N", help="số đảng viên")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="hạt giống ngẫu nhiên (mặc định 0)")
+    p.add_argument("--out", required=True, metavar="DIR", help="thư mục ghi dữ liệu mẫu")
+    p.add_argument("--as-of", dest="as_of", metavar="NGÀY", help="ngày của dữ liệu (mặc định 16/11/2026)")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="số tiến trình ghi bảng nộp")
 
-    p = sub.add_parser("check", help="check one cell workbook and print what to fix, row by row")
-    p.add_argument("file")
+    p = sub.add_parser(
+        "check",
+        help="kiểm tra một bảng nộp và chỉ ra từng dòng cần sửa",
+        description="Kiểm tra một bảng nộp .xlsx của chi bộ như dvsync sẽ đọc nó và in ra từng chỗ cần sửa "
+        "(trang tính, dòng, cột, lý do). Mã thoát 0: hợp lệ; 1: có chỗ cần sửa; 2: không có tệp.",
+        epilog="Ví dụ:\n  dvsync check bang-nop-10-2026.xlsx",
+        formatter_class=fmt,
+    )
+    p.add_argument("file", metavar="TỆP.xlsx", help="bảng nộp cần kiểm tra")
 
-    p = sub.add_parser("template", help="write an empty submission workbook")
-    p.add_argument("file")
+    p = sub.add_parser(
+        "template",
+        help="tạo bảng nộp mẫu (trống) có sẵn trang tính, tiêu đề và danh sách chọn",
+        description="Ghi một bảng nộp trống đúng mẫu: các trang ThongTin, DanhSach, SinhHoat, XepLoai, "
+        "ChuyenDi, ChuyenDen, CamTinh, DanhGia với tiêu đề cột và danh sách chọn.",
+        epilog="Ví dụ:\n  dvsync template bang-nop-mau.xlsx",
+        formatter_class=fmt,
+    )
+    p.add_argument("file", metavar="TỆP.xlsx", help="nơi ghi bảng nộp mẫu")
     return parser
 
 
-class _NoTraceback:
-    """Logging filter: a known, user-facing error (unreachable source, bad mapping or option) is
-    reported in one line by the CLI; Prefect's own failure records lose their stack trace."""
+def _one_line(exc: BaseException) -> str:
+    from connectors.central import redact
 
-    def __init__(self, known: tuple[type[BaseException], ...]) -> None:
-        self.known = known
-
-    def filter(self, record) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if exc is not None and isinstance(exc, self.known):
-            record.exc_info = None
-            record.exc_text = None
-            record.msg, record.args = f"{type(exc).__name__}: {exc}", ()
-        return True
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return redact(text)[:500]
 
 
-def _quiet_known_errors(known: tuple[type[BaseException], ...]) -> None:
-    import logging
+def _prepare(args: argparse.Namespace, mode: str) -> dict:
+    """Check every option and setting before any Prefect server or flow starts (usage errors in a
+    second, not after a temporary server's start), and keep passwords out of the flow's parameters:
+    they go to the environment, which the flow reads (contract §5; README "Deploy")."""
+    from dvsync.inputs import resolve_inputs, split_password
+    from dvsync.settings import ENV_CENTRAL_PASSWORD, ENV_RESULTS_PASSWORD, Settings
 
-    quiet = _NoTraceback(known)
-    for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):
-        for handler in logging.getLogger(name).handlers:
-            handler.addFilter(quiet)
+    settings = Settings.from_env()
+    for name in ("chunk_size", "partition_members"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise DvsyncUsage(f"--{name.replace('_', '-')} phải lớn hơn 0")
+    resolve_inputs(
+        args.central,
+        args.submissions,
+        args.out,
+        args.as_of,
+        args.period,
+        args.results,
+        args.mapping,
+        getattr(args, "committee", None),
+        args.demo,
+        settings=settings,
+        prepare=False,
+    )
+    central, results = args.central, args.results
+    if central:
+        central, pw = split_password(central)
+        if pw:
+            os.environ[ENV_CENTRAL_PASSWORD] = pw
+    if results:
+        results, pw = split_password(results)
+        if pw:
+            os.environ[ENV_RESULTS_PASSWORD] = pw
+    params = {
+        "central": central,
+        "submissions": args.submissions,
+        "out": args.out,
+        "as_of": args.as_of,
+        "period": args.period,
+        "results": results,
+        "mapping": args.mapping,
+        "demo": args.demo,
+    }
+    for name in ("chunk_size", "partition_members"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    if mode == "audit":
+        params["committee"] = args.committee
+    return params
+
+
+class DvsyncUsage(DvsyncError):
+    exit_code = EXIT_USAGE
 
 
 def _run_flow(args: argparse.Namespace, mode: str) -> int:
+    params = _prepare(args, mode)
+    from dvsync.settings import Settings, prefect_defaults
+    from dvsync.watchdog import start_watchdog
+
     prefect_defaults()
-    from connectors.central import MappingError, SourceUnavailable
-    from dvsync.inputs import UsageError
-    from dvsync.settings import Settings
+    start_watchdog()  # a killed run leaves no temporary Prefect server or worker behind
+    from flows.audit import dossier_audit
+    from flows.logs import quiet_known_errors
     from flows.nightly import nightly_reconciliation
     from flows.runner import with_task_runner
 
-    _quiet_known_errors((SourceUnavailable, MappingError, UsageError))
-    try:
-        flow_fn, dask_workers = with_task_runner(
-            nightly_reconciliation, args.dask_address or Settings.from_env().dask_address
-        )
-        summary = flow_fn(
-            central=args.central,
-            submissions=args.submissions,
-            out=args.out,
-            as_of=args.as_of,
-            period=args.period,
-            results=args.results,
-            mapping=args.mapping,
-            committee=getattr(args, "committee", None),
-            mode=mode,
-            chunk_size=args.chunk_size,
-            dask_workers=dask_workers,
-            partition_members=args.partition_members,
-        )
-    except SourceUnavailable as exc:
-        print(f"dvsync: không đọc được nguồn dữ liệu: {exc}", file=sys.stderr)
-        return EXIT_SOURCE
-    except (UsageError, MappingError, FileNotFoundError) as exc:
-        print(f"dvsync: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    print(
-        f"Hoàn tất: {summary['findings']} phát hiện, {summary['quarantined_rows']} dòng cách ly; "
-        f"kết quả tại {args.out or 'dvsync-out'}"
+    quiet_known_errors()
+    flow_fn, dask_workers = with_task_runner(
+        dossier_audit if mode == "audit" else nightly_reconciliation,
+        args.dask_address or Settings.from_env().dask_address,
     )
+    summary = flow_fn(**params, dask_workers=dask_workers)
+    out = summary.get("out") or args.out or "dvsync-out"
+    n, q = (f"{summary[k]:,}".replace(",", ".") for k in ("findings", "quarantined_rows"))
+    print(f"Hoàn tất: {n} phát hiện, {q} dòng cách ly; kết quả tại {out}")
     return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "nightly":
-        return _run_flow(args, "nightly")
-    if args.command == "audit":
-        return _run_flow(args, "audit")
+    try:
+        return _dispatch(args)
+    except DvsyncError as exc:
+        print(f"dvsync: {_one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("dvsync: đã dừng theo yêu cầu; kết quả đã công bố trước đó không đổi", file=sys.stderr)
+        return EXIT_SOURCE
+    except Exception as exc:  # noqa: BLE001 - the last guard: one line, never a traceback
+        if os.environ.get("DVSYNC_DEBUG") in ("1", "true"):
+            raise
+        print(f"dvsync: lỗi không mong đợi ({type(exc).__name__}): {_one_line(exc)}", file=sys.stderr)
+        return EXIT_SOURCE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command in ("nightly", "audit"):
+        return _run_flow(args, args.command)
     if args.command == "demo":
         import time
 
@@ -163,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         from dvsync.check import check_workbook
 
+        if not Path(args.file).is_file():
+            raise DvsyncUsage(f"Không thấy tệp: {args.file}")
         return check_workbook(Path(args.file))
     if args.command == "template":
         from dvsync.check import write_template

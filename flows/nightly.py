@@ -1,7 +1,8 @@
 """The nightly reconciliation: extract, validate, reconcile, publish.
 
-`dvsync nightly` and the `nightly-reconciliation` deployment run this flow; with no sources it
-runs on the bundled demo data.
+`dvsync nightly` and the `nightly-reconciliation` deployment run this flow. Its sources come from
+its parameters, else from the environment; with none configured it stops with a usage error
+(exit 2): the bundled demo data is used only when asked (``demo=True``, `dvsync nightly --demo`).
 """
 
 from __future__ import annotations
@@ -17,15 +18,43 @@ import pandas as pd
 from prefect import flow, get_run_logger, unmapped
 from prefect.utilities.annotations import quote
 
+from connectors.lock import acquire_run_lock, clean_dead_runs
 from dvsync.datasets import RunContext
 from dvsync.inputs import resolve_inputs
 from dvsync.partitions import GLOBAL_TABLES, split_submissions
-from dvsync.settings import Settings
+from dvsync.settings import DEFAULT_CHUNK_SIZE, DEFAULT_PARTITION_MEMBERS, Settings
 from flows import tasks
 from schemas.contract import CENTRAL_TABLES
 
 
-@flow(name="nightly-reconciliation", log_prints=True)
+def _run_name(kind: str) -> str:
+    """Flow runs named by mode and date (``nightly-2026-11-26``, ``audit-24.001-2026-11-26``)."""
+    from prefect.runtime import flow_run
+
+    from dvsync.inputs import check_committee, parse_as_of, today
+
+    params = flow_run.parameters or {}
+    try:
+        if params.get("as_of"):
+            day = parse_as_of(params["as_of"])
+        elif params.get("demo"):
+            from dvsync.demo import DEFAULT_AS_OF  # the bundled demo's own date
+
+            day = DEFAULT_AS_OF
+        else:
+            day = today()
+        committee = check_committee(params.get("committee")) if kind == "audit" else None
+    except ValueError:
+        return f"{kind}-invalid"
+    middle = f"-{committee}" if committee else ""
+    return f"{kind}{middle}-{day:%Y-%m-%d}"
+
+
+@flow(
+    name="nightly-reconciliation",
+    log_prints=True,
+    flow_run_name=lambda: _run_name("nightly"),
+)
 def nightly_reconciliation(
     central: str | None = None,
     submissions: str | None = None,
@@ -34,35 +63,81 @@ def nightly_reconciliation(
     period: str | None = None,
     results: str | None = None,
     mapping: str | None = None,
-    committee: str | None = None,
-    mode: str = "nightly",
-    chunk_size: int = 100_000,
+    demo: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     dask_workers: int = 0,
-    partition_members: int = 250_000,
+    partition_members: int = DEFAULT_PARTITION_MEMBERS,
 ) -> dict:
     """Reconcile the central member database with the cells' submissions and publish the lists.
 
-    ``committee`` limits the run's outputs to one committee's subtree (the dossier audit).
+    Sources not given as parameters come from the worker's environment (``DVSYNC_CENTRAL_URL`` or
+    the Secret block named by ``DVSYNC_CENTRAL_SECRET``, ``DVSYNC_SUBMISSIONS``, ``DVSYNC_OUT``,
+    ``DVSYNC_RESULTS_URL``, ``DVSYNC_MAPPING``); ``demo`` runs on the bundled demo data.
     ``dask_workers`` > 0 splits the workbooks into batches, and the members into partitions, for
     that many task-runner workers. ``partition_members``: members per partition (about; a
     partition is a chunk of grassroots organisations, kept by province-level committee).
     Returns the run summary (also written to ``summary.json``).
     """
+    return reconcile_and_publish(
+        central,
+        submissions,
+        out,
+        as_of,
+        period,
+        results,
+        mapping,
+        None,
+        demo,
+        chunk_size,
+        dask_workers,
+        partition_members,
+    )
+
+
+def reconcile_and_publish(
+    central: str | None,
+    submissions: str | None,
+    out: str | None,
+    as_of: str | None,
+    period: str | None,
+    results: str | None,
+    mapping: str | None,
+    committee: str | None,
+    demo: bool,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    dask_workers: int = 0,
+    partition_members: int = DEFAULT_PARTITION_MEMBERS,
+) -> dict:
+    """The body of both flows (the nightly; the audit of one committee's subtree, published under
+    ``<out>/audits/<committee>/<as_of>/`` and never over the nightly's files)."""
     from connectors.publish.artifacts import install_log_masking
+    from flows.logs import quiet_known_errors
 
     install_log_masking()  # before anything logs: personal IDs never reach the logs unmasked
+    quiet_known_errors()  # a known fault is one line in the run's log, not a traceback
     logger = get_run_logger()
     tasks.STAGE_SECONDS.clear()
     started = time.perf_counter()
-    inp = resolve_inputs(central, submissions, out, as_of, period, results, log=logger.info)
+    inp = resolve_inputs(
+        central, submissions, out, as_of, period, results, mapping, committee, demo, log=logger.info
+    )
+    mode, committee = inp.mode, inp.committee
+    mapping = str(inp.mapping) if inp.mapping else None
     ctx = RunContext(as_of=inp.as_of, period=inp.period, mode=mode)
-    logger.info("Đối soát ngày %s, kỳ %s (%s)", inp.as_of.strftime("%d/%m/%Y"), inp.period, mode)
+    what = f"kiểm tra hồ sơ {committee}" if committee else "đối soát hằng đêm"
+    logger.info("%s ngày %s, kỳ %s", what.capitalize(), inp.as_of.strftime("%d/%m/%Y"), inp.period)
 
     # One snapshot read; the member tables go to their partitions as they are read (files under
     # the work folder when there is more than one partition: connectors.spill).
-    base = Settings.from_env().work_dir or Path(inp.out)  # DVSYNC_WORK_DIR: shared with Dask workers
+    base = Settings.from_env().work_dir or Path(
+        inp.base_out or inp.out
+    )  # DVSYNC_WORK_DIR: shared with Dask workers
     work_dir = base / f".dvsync-partitions-{uuid.uuid4().hex[:8]}"
+    # One run at a time per results database, taken before anything is read: a second run waits
+    # (DVSYNC_LOCK_WAIT), then exit 2; an unreachable results database is exit 3 (connectors.lock).
+    run_lock = acquire_run_lock(inp.results, inp.as_of.strftime("%Y-%m-%d"), log_info=logger.info)
     try:
+        clean_dead_runs([base, Path(inp.base_out or inp.out)])  # partition folders of killed runs
         whole_raw, parts_raw, member_part = tasks.extract_central(
             inp.central, mapping, chunk_size, partition_members, dask_workers, str(work_dir)
         )
@@ -95,7 +170,7 @@ def nightly_reconciliation(
             findings = tasks.scope_to_committee(findings, whole.organizations, committee)
 
         run = {
-            "run_id": uuid.uuid4().hex,
+            "run_id": run_lock.run_id,
             "as_of": inp.as_of.strftime("%Y-%m-%d"),
             "period": inp.period,
             "mode": mode,
@@ -110,9 +185,10 @@ def nightly_reconciliation(
         summary["partitions"] = n_parts
         tasks.publish(findings, quarantine, summary, whole.organizations, inp, committee)
         logger.info("Kết quả tại %s", inp.out)
-        return summary
+        return {**summary, "out": str(inp.out)}  # the folder, for the caller (not in summary.json)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)  # the partitions' files are this run's only
+        run_lock.release()
 
 
 def _parse_and_store(batches: list[list], workers: int, results_url: str) -> list[dict]:

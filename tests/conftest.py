@@ -30,3 +30,11 @@ def demo_small(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo-small")
     generate(members=1500, out=out, seed=7)
     return out
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Drop this process's own PostgreSQL database, if a test created it (tests/pgtest.py)."""
+    import sys
+
+    if "pgtest" in sys.modules:
+        sys.modules["pgtest"].drop()

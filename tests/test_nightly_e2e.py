@@ -52,7 +52,7 @@ def test_roster_findings_equal_planted(nightly_out: Path, demo_small: Path) -> N
 
 @pytest.mark.slow
 def test_readme_first_command_on_bundled_demo(tmp_path: Path) -> None:
-    """`dvsync nightly` with no options runs on the bundled demo data and writes the outputs."""
+    """`dvsync nightly --demo` (what `make nightly` runs) works on the bundled demo data and writes the outputs."""
     env = {
         **os.environ,
         "DVSYNC_HOME": str(tmp_path / "home"),
@@ -61,7 +61,7 @@ def test_readme_first_command_on_bundled_demo(tmp_path: Path) -> None:
     }
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "dvsync.cli", "nightly", "--out", str(out)],
+        [sys.executable, "-m", "dvsync.cli", "nightly", "--demo", "--out", str(out)],
         env=env,
         capture_output=True,
         text=True,

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
+from pgtest import PG_ODBC, PG_URL
 
 from connectors.central import (
     MappingError,
@@ -32,9 +33,6 @@ from connectors.central import (
     snapshot_statements,
 )
 from schemas.contract import CENTRAL_KEYS, CENTRAL_TABLES
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_ODBC = "odbc:DRIVER={PostgreSQL Unicode};SERVER=127.0.0.1;PORT=5432;DATABASE=test;UID=postgres"
 
 NFD_NAME = unicodedata.normalize("NFD", "Trần Văn Hưởng")
 NFD_PLACE = unicodedata.normalize("NFD", "Đảng bộ Quận Ba Đình")

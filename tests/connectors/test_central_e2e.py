@@ -13,11 +13,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pgtest import PG_ODBC, PG_URL
 
 from connectors.central import copy_tables, drop_schema, make_engine
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_ODBC = "odbc:DRIVER={PostgreSQL Unicode};SERVER=127.0.0.1;PORT=5432;DATABASE=test;UID=postgres"
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pgtest import PG_URL
 
 from connectors.central import copy_tables, drop_schema, read_central
 from connectors.spill import PartitionSpill, SpilledPartition
 from dvsync.partitions import MEMBER_TABLES, split_central
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET = 300  # members per partition: the 1,500-member demo gives several
 
 

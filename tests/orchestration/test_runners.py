@@ -13,8 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from pgtest import PG_URL
 
 
 def _nightly(

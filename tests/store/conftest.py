@@ -1,6 +1,6 @@
 """Fixtures of the results-database tests: a fresh store on SQLite and on PostgreSQL.
 
-PostgreSQL: 127.0.0.1:5432, user postgres, database ``test`` (override with DVSYNC_TEST_PG_URL).
+PostgreSQL: 127.0.0.1:5432, user postgres, a database of the test process's own (tests/pgtest.py).
 Each test gets its own schema ``dvsync_store_<session>_<n>``, dropped afterwards. The tests do
 not skip when the server is missing: CI has it.
 """

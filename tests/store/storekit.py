@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import uuid
 
 import pandas as pd
 import sqlalchemy as sa
+from pgtest import PG_URL  # noqa: E402
 
 from connectors.store import ResultsStore
 from dvsync.datasets import WorkbookResult
 from schemas.contract import FINDING_COLUMNS, QUARANTINE_COLUMNS, SHEET_TABLES, SHEETS
 from schemas.submission import BOOL_COLUMNS, DATE_COLUMNS
 
-PG_URL = os.environ.get("DVSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SESSION = uuid.uuid4().hex[:8]
 
 
