@@ -156,6 +156,9 @@ QUARANTINE = sa.Table(
     sa.Column("cell_code", sa.Text),
     sa.Column("period", sa.Text),
     *[sa.Column(c, _sa_type(c)) for c in QUARANTINE_COLUMNS],
+    # error: the row was rejected (or the file); warning: a field-level fault of an accepted row
+    # (value blanked, ID disagreeing) or of the file (hidden sheet, unknown column); NULL = error.
+    sa.Column("severity", sa.Text),
     sa.Index("ix_sub_quarantine_checksum", "checksum"),
 )
 VIEWS = ("register_roster", "register_coverage")
@@ -523,6 +526,9 @@ class ResultsStore:
                             tables[name].append((frame, lineage))
                 if res.quarantine is not None and len(res.quarantine):
                     quarantine.append((res.quarantine, lineage))
+                warned = _warning_lines(meta)
+                if warned is not None and not res.error:
+                    quarantine.append((warned, lineage))
             if books:
                 conn.execute(WORKBOOKS.insert(), books)
             grown: dict[str, int] = {WORKBOOKS.name: len(books)}
@@ -765,7 +771,12 @@ class ResultsStore:
             w.status == "rejected", w.superseded_by.is_(None), sa.or_(w.period == period, w.period.is_(None))
         )
         stmt = (
-            _select(*[q[c] for c in QUARANTINE_COLUMNS], (w.checksum, "_checksum"), (w.status, "_status"))
+            _select(
+                *[q[c] for c in QUARANTINE_COLUMNS],
+                q.severity,
+                (w.checksum, "_checksum"),
+                (w.status, "_status"),
+            )
             .join(WORKBOOKS, w.checksum == q.checksum)
             .where(sa.or_(current, rejected))
             .order_by(q.id)
@@ -774,7 +785,10 @@ class ResultsStore:
             df = read(stmt)
         if checksums is not None:
             df = df[(df["_status"] == "accepted") | df["_checksum"].isin(checksums)]
-        return _sorted(df, ["source", "sheet", "row", "column"])[QUARANTINE_COLUMNS].reset_index(drop=True)
+        df["severity"] = df["severity"].astype("string").fillna("error")
+        return _sorted(df, ["source", "sheet", "row", "column"])[
+            [*QUARANTINE_COLUMNS, "severity"]
+        ].reset_index(drop=True)
 
     def workbooks(self) -> pd.DataFrame:
         """Every loaded workbook with its status (accepted / superseded / rejected)."""
@@ -1182,6 +1196,33 @@ class ResultsStore:
         with self.engine.connect() as conn:
             df = _frame(conn.execute(stmt), {"as_of": "isodate", "first_seen": "isodate"})
         return _sorted(df, ["scope", "as_of", "finding_id"])
+
+
+def _warning_lines(meta: dict) -> pd.DataFrame | None:
+    """The field-level faults ``dvsync check`` reports on an accepted workbook, as quarantine lines
+    of severity ``warning``: the rows' warnings (a value blanked, an ID disagreeing with the birth
+    date; values masked already) and the file's (hidden sheet, unknown or missing column, an
+    optional sheet left out). The row itself is accepted: it is not counted as quarantined."""
+    notes = [n for n in meta.get("notes") or [] if n.get("severity") == "warn"]
+    source = meta.get("_source")
+    for sheet, rule, message in meta.get("warning_lines") or []:
+        notes.append(
+            {
+                "source": source,
+                "sheet": sheet,
+                "row": None,
+                "column": "",
+                "rule": rule,
+                "value": "",
+                "message": message,
+            }
+        )
+    if not notes:
+        return None
+    frame = pd.DataFrame(notes).reindex(columns=QUARANTINE_COLUMNS)
+    frame["row"] = frame["row"].astype("Int64")
+    frame["severity"] = "warning"
+    return frame
 
 
 def _submission_columns(name: str) -> tuple[str, ...]:

@@ -893,6 +893,17 @@ def _candidates(folder: Path) -> list[Path]:
     return [p for p, _ in list_submissions(folder)[0]]
 
 
+def skipped_results(skipped: list[dict]) -> list[WorkbookResult]:
+    """The folder entries not read (``list_submissions``), as rejected results the sync store
+    keeps like a rejected file: keyed ``skipped:<hash of name and reason>``, so the line comes
+    back every night while the entry stays, and goes when it is removed."""
+    out = []
+    for e in skipped:
+        key = hashlib.sha256(f"{e['file']}\n{e['message']}".encode("utf-8", "surrogateescape")).hexdigest()
+        out.append(_failed(Path(e["file"]), f"skipped:{key[:40]}", e["message"], source=e["file"]))
+    return out
+
+
 def safe_source(folder: Path, path: Path) -> str:
     """A file's path inside the submissions folder, each part made fit for a line (safe_name)."""
     return "/".join(safe_name(part) for part in path.relative_to(folder).parts)

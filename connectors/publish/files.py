@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import tempfile
 from datetime import date, datetime
 from pathlib import Path
@@ -70,13 +71,49 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _csv_bytes(df: pd.DataFrame, columns: list[str], sort_by: list[str]) -> bytes:
+# A field a spreadsheet would run as a formula (OWASP "CSV injection"): it starts with one of
+# these characters. Plain numbers (-5, +84, 1e3) stay as they are.
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"[+-]?(?:\d+(?:[.,]\d+)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+# Runs of 9 to 12 digits: a CMND (9), a CCCD (12), or one of them that lost leading zeros.
+_ID_RUN = re.compile(r"(?<![0-9])[0-9]{9,12}(?![0-9])")
+
+
+def neutralise_formulas(text: pd.DataFrame) -> pd.DataFrame:
+    """Every text field that starts with = + - @ tab or carriage return, and is not a plain
+    number, gets a leading apostrophe: Excel and LibreOffice show it as text, never run it."""
+    out = text.copy()
+    for col in out.columns:
+        s = out[col]
+        risky = s.str.contains(_FORMULA_START, regex=True).fillna(False)
+        if risky.any():
+            risky &= ~s.str.fullmatch(_PLAIN_NUMBER).fillna(False)
+            out[col] = s.mask(risky, "'" + s)
+    return out
+
+
+def mask_id_runs(text: pd.Series) -> pd.Series:
+    """Any run of 9-12 digits in the text (a personal ID, wherever a cell typed it) masked to
+    its last four digits."""
+    hit = text.str.contains(r"[0-9]{9}", regex=True).fillna(False)
+    if not hit.any():
+        return text
+    masked = text[hit].map(lambda v: _ID_RUN.sub(lambda m: "*" * (len(m[0]) - 4) + m[0][-4:], v))
+    return text.mask(hit, masked)
+
+
+def _csv_bytes(df: pd.DataFrame, columns: list[str], sort_by: list[str], mask_ids: bool = False) -> bytes:
     df = df.copy()
     for col in columns:
         if col not in df.columns:
             df[col] = pd.NA
     extras = [c for c in df.columns if c not in columns]
     text = _as_text(df[[*columns, *extras]])
+    if mask_ids:  # every column but the row number: a cell may type an ID anywhere
+        for col in text.columns:
+            if col != "row":
+                text[col] = mask_id_runs(text[col])
+    text = neutralise_formulas(text)
     keys = [c for c in sort_by if c in text.columns]
     # Sort on every column after the keys too: a total order whatever the input order.
     text = text.sort_values([*keys, *[c for c in text.columns if c not in keys]], kind="mergesort")
@@ -91,8 +128,12 @@ def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
 
 
 def write_quarantine_csv(q: pd.DataFrame, path: Path) -> Path:
-    """quarantine.csv: QUARANTINE_COLUMNS first, then extras. ``value`` must already be masked."""
-    return atomic_write_bytes(path, _csv_bytes(q, QUARANTINE_COLUMNS, QUARANTINE_SORT))
+    """quarantine.csv: QUARANTINE_COLUMNS first, then extras (``severity``: ``error`` for a rejected
+    row or file, ``warning`` for a field-level fault of an accepted one). ``value`` is masked by
+    column already; any other 9-12 digit run, in any column, is masked here too."""
+    if "severity" in q.columns:
+        q = q.assign(severity=q["severity"].astype("string").fillna("error"))
+    return atomic_write_bytes(path, _csv_bytes(q, QUARANTINE_COLUMNS, QUARANTINE_SORT, mask_ids=True))
 
 
 def _json_default(o: Any) -> Any:
