@@ -15,6 +15,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
+from connectors.lock import results_faults
 from dvsync.datasets import CentralData, RunContext, SubmissionData
 
 STAGE_SECONDS: dict[str, float] = {}
@@ -23,8 +24,11 @@ CURRENT_STAGE: list[str] = []  # read by the benchmark's memory sampler
 
 @contextmanager
 def stage(name: str):
+    from connectors.faults import fault_point
+
     logger = get_run_logger()
     logger.info("▶ %s", name)
+    fault_point(name)  # the fault suite's kill -9 at this stage (DVSYNC_FAULT_AT; tests only)
     CURRENT_STAGE.append(name)
     start = time.perf_counter()
     try:
@@ -179,8 +183,9 @@ def inventory_workbooks(folder: str, results_url: str) -> tuple[list[tuple[str, 
     from connectors.workbooks import _candidates, _checksum
 
     store = ResultsStore(results_url)
-    store.migrate()
-    known = store.known_checksums()
+    with results_faults(results_url):  # unwritable or unreachable: exit 3, one line
+        store.migrate()
+        known = store.known_checksums()
     root = Path(folder)
     with stage("read workbooks"):
         files = [p for p in _candidates(root) if not p.name.startswith("~$")]
@@ -215,7 +220,7 @@ def load_batch(results: list, results_url: str) -> dict:
     for r in results:
         if r.error:
             logger.warning("%s", r.error)
-    with stage("store submissions"):
+    with stage("store submissions"), results_faults(results_url):
         counts = ResultsStore(results_url).load_workbooks(results)
     counts["files_new"] = sum(not r.error for r in results)
     counts["files_rejected"] = sum(bool(r.error) for r in results)
@@ -230,7 +235,7 @@ def store_submissions(
     from connectors.store import ResultsStore
 
     store = ResultsStore(results_url)
-    with stage("store submissions"):
+    with stage("store submissions"), results_faults(results_url):
         subs = store.submissions(period)
         books = store.workbooks()
         books = (
@@ -301,13 +306,23 @@ def file_faults(workbooks: pd.DataFrame, period: str) -> pd.DataFrame:
     )
 
 
-@task(name="record-history", cache_policy=NONE, retries=2, retry_delay_seconds=5)
+@task(name="record-history", cache_policy=NONE)
 def record_history(results_url: str, run: dict, findings: pd.DataFrame) -> pd.DataFrame:
+    """The run's history in one transaction (recorded whole or not at all); a results database
+    that cannot be reached or written is retried (DVSYNC_RESULTS_RETRIES), then exit 3."""
+    from connectors.lock import with_retries
     from connectors.store import ResultsStore
+    from dvsync.settings import redact_url
 
     with stage("record history"):
         # findings.csv also lists what was resolved today (status "resolved"), as the contract says.
-        return ResultsStore(results_url).record_run(run, findings, include_resolved=True)
+        store = ResultsStore(results_url)
+        try:
+            return with_retries(
+                lambda: store.record_run(run, findings, include_resolved=True), redact_url(results_url)
+            )
+        finally:
+            store.dispose()
 
 
 @task(name="scope-to-committee", cache_policy=NONE)
@@ -384,37 +399,102 @@ def publish(
     committee: str | None,
 ) -> None:
     """Write the lists: findings.csv, quarantine.csv, committee workbooks, board report, summary.json,
-    and the run's Prefect artifacts (counts only, personal data masked)."""
+    and the run's Prefect artifacts (counts only, personal data masked).
+
+    The whole set is written aside and made current in one step (connectors.publish.release): a
+    kill or a full disk leaves the previous set or this one. A night older than the published set
+    is published beside it (``older/<as_of>``). A disk or permission fault is OutputError (exit 3)."""
+    from connectors.faults import fault_point
+    from connectors.lock import with_retries
     from connectors.publish.artifacts import publish_artifacts
     from connectors.publish.files import write_findings_csv, write_quarantine_csv, write_summary_json
+    from connectors.publish.release import Release
     from connectors.publish.report import write_board_report
     from connectors.publish.xlsx import write_committee_workbooks
     from connectors.store import ResultsStore
+    from dvsync.settings import redact_url
+    from schemas.errors import DvsyncError, OutputError
 
     out = Path(inp.out)
     scope = f"{summary['mode']}:{committee}" if committee else summary["mode"]
-    with stage("publish"):
-        write_findings_csv(findings, out / "findings.csv")
-        write_quarantine_csv(quarantine, out / "quarantine.csv")
-        orgs = organizations
-        if committee:
-            from dvsync.tree import subtree
+    release = Release(out, summary["run_id"], summary["as_of"])
+    try:
+        with stage("publish"):
+            folder = release.begin()
+            write_findings_csv(findings, folder / "findings.csv")
+            fault_point("publish:findings.csv")
+            write_quarantine_csv(quarantine, folder / "quarantine.csv")
+            orgs = organizations
+            if committee:
+                from dvsync.tree import subtree
 
-            orgs = organizations[organizations["org_code"].isin(subtree(organizations, committee))]
-        written = write_committee_workbooks(findings, orgs, out, inp.as_of.date(), workers=inp.workers)
-        trend = ResultsStore(inp.results).trend(scope).rename(columns={"findings": "count"})
-        report = out / "reports" / f"bao-cao-{inp.as_of:%Y-%m-%d}.html"
-        write_board_report(findings, trend, orgs, report, inp.as_of.date())
-        summary["committee_workbooks"] = {k: v for k, v in written.items() if k != "files"}
-        summary["board_report"] = str(report.relative_to(out))
-    # After the stage, so that summary.json has the publication's own duration too.
-    summary["durations_seconds"].update(STAGE_SECONDS)
-    write_summary_json(summary, out / "summary.json")
+                orgs = organizations[organizations["org_code"].isin(subtree(organizations, committee))]
+            written = write_committee_workbooks(findings, orgs, folder, inp.as_of.date(), workers=inp.workers)
+            store = ResultsStore(inp.results)
+            try:
+                trend = with_retries(lambda: store.trend(scope), redact_url(inp.results))
+            finally:
+                store.dispose()
+            trend = trend.rename(columns={"findings": "count"})
+            report = folder / "reports" / f"bao-cao-{inp.as_of:%Y-%m-%d}.html"
+            write_board_report(findings, trend, orgs, report, inp.as_of.date())
+            summary["committee_workbooks"] = {k: v for k, v in written.items() if k != "files"}
+            summary["board_report"] = str(report.relative_to(folder))
+        # After the stage, so that summary.json has the publication's own duration too.
+        summary["durations_seconds"].update(STAGE_SECONDS)
+        write_summary_json(summary, folder / "summary.json")
+        fault_point("publish:written")
+        made_current = release.commit()
+        fault_point("publish:switched")
+    except DvsyncError:
+        release.abort()
+        raise
+    except Exception as exc:
+        release.abort()
+        if _is_output_fault(exc):
+            raise OutputError(
+                f"không ghi được kết quả vào {out}: {_reason(exc)}; bộ kết quả đã công bố trước đó "
+                "vẫn nguyên vẹn"
+            ) from None
+        raise
+    logger = get_run_logger()
+    if made_current:
+        base = out.absolute()
+    else:
+        base = (out / "older" / summary["as_of"]).absolute()
+        logger.warning(
+            "Ngày %s cũ hơn bộ kết quả đang công bố (ngày %s): lịch sử đã ghi, kết quả đặt riêng tại %s",
+            summary["as_of"],
+            release.current_as_of(),
+            base,
+        )
+    summary["published"] = str(base)
     with stage("publish artifacts"):
         links = {
-            "findings.csv": str((out / "findings.csv").resolve()),
-            "board report": str(report.resolve()),
-            "summary.json": str((out / "summary.json").resolve()),
+            "findings.csv": str(base / "findings.csv"),
+            "board report": str(base / "reports" / report.name),
+            "summary.json": str(base / "summary.json"),
         }
         publish_artifacts(findings, summary, links, runs=trend)
     summary["durations_seconds"].update(STAGE_SECONDS)  # the flow's return value has them all
+
+
+def _is_output_fault(exc: BaseException) -> bool:
+    """A full disk, a read-only or forbidden folder, also when a writer library wrapped it."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, OSError):
+            return True
+        if type(exc).__name__ in ("FileCreateError",):  # xlsxwriter's wrapper of an OSError
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    while exc is not None and not isinstance(exc, OSError):
+        exc = exc.__cause__ or exc.__context__
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return " ".join(str(exc).split())[:200]
