@@ -19,8 +19,6 @@ import pandas as pd
 from dvsync.settings import ENV_CENTRAL_PASSWORD, ENV_RESULTS_PASSWORD, Settings
 from schemas.errors import UsageError
 
-# A committee code becomes a folder name of the audit's outputs: it must be one safe path part.
-_COMMITTEE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SCHEMES = ("sqlite", "postgresql", "mssql", "mysql", "mariadb", "oracle")
 
 
@@ -85,9 +83,16 @@ def today() -> pd.Timestamp:
 def check_committee(code: str | None) -> str | None:
     if code is None:
         return None
+    from schemas.contract import ORG_CODE_MAX_LENGTH, ORG_CODE_PATTERN, RESERVED_FILE_NAMES
+
+    # The committee code names the audit's output folder: the organisation codes' own pattern.
     code = str(code).strip()
-    if not _COMMITTEE.fullmatch(code) or ".." in code:
-        raise UsageError(f"Mã tổ chức không hợp lệ: {code[:40]!r} (chữ, số, '.', '-', '_')")
+    if (
+        len(code) > ORG_CODE_MAX_LENGTH
+        or not re.fullmatch(ORG_CODE_PATTERN, code)
+        or code.split(".")[0].upper() in RESERVED_FILE_NAMES
+    ):
+        raise UsageError(f"Mã tổ chức không hợp lệ: {code[:40]!r} (chữ, số, nối bằng '.', '-', '_')")
     return code
 
 

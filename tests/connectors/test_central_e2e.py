@@ -105,3 +105,47 @@ def test_cli_unreachable_database_exits_3_with_one_clear_line(demo_small: Path, 
     assert "Hidden-Pw-7" not in proc.stderr + proc.stdout
     last = [line for line in proc.stderr.splitlines() if line.startswith("dvsync:")]
     assert len(last) == 1 and "127.0.0.1" in last[0] and "***" in last[0], proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_cli_keeps_the_password_out_of_prefect(
+    demo_small: Path, demo_in_pg: Path, runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """A password given in --central reaches the database (PostgreSQL here trusts, so any password
+    works) but never Prefect's database (flow-run parameters, logs, artifacts) nor the outputs."""
+    password = "Cli-Hidden-Pw-42"
+    home = tmp_path / "prefect"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DVSYNC_")}
+    env["PREFECT_HOME"] = str(home)
+    as_of = json.loads((demo_small / "demo.json").read_text())["as_of"]
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dvsync.cli",
+            "nightly",
+            "--central",
+            PG_URL.replace("postgres@", f"postgres:{password}@"),
+            "--mapping",
+            str(demo_in_pg),
+            "--submissions",
+            str(demo_small / "submissions"),
+            "--out",
+            str(out),
+            "--as-of",
+            as_of,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert password not in proc.stdout + proc.stderr
+    # The same lists as the run with no password at all.
+    assert (out / "findings.csv").read_bytes() == (runs["psycopg"] / "findings.csv").read_bytes()
+    stored = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.name == "prefect.db" for p in stored)
+    for p in [*stored, *[p for p in out.rglob("*") if p.is_file()]]:
+        assert password.encode() not in p.read_bytes(), p
