@@ -114,3 +114,54 @@ def test_password_leaves_the_url_and_comes_back(url: str, stripped: str, passwor
     assert (rest, pw) == (stripped, password)
     back = with_password(rest, pw)
     assert split_password(back) == (stripped, password)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path) -> None:
+    """kill -9 of a bare `dvsync nightly` while its temporary Prefect server runs: the watchdog
+    ends the server (and itself) within seconds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DVSYNC_")}
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect"), DVSYNC_HOME=str(tmp_path / "home"), DVSYNC_DEMO_MEMBERS="300"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dvsync.cli", "nightly", "--demo", "--out", str(tmp_path / "out")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    server = []
+    while time.time() < deadline and not server:
+        kids = _children(proc.pid)
+        server = [k for k in kids if b"uvicorn" in Path(f"/proc/{k}/cmdline").read_bytes()]
+        time.sleep(0.2)
+    assert server, "the run's temporary Prefect server did not start"
+    kids = _children(proc.pid)
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_alive(k) for k in kids):
+        time.sleep(0.2)
+    assert not [k for k in kids if _alive(k)]
