@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dvsync.datasets import SubmissionData
-from dvsync.tree import ancestors
 from rules.normalize import clean_code, restore_org_code
-from schemas.contract import CENTRAL_TABLES
+from schemas.contract import CENTRAL_TABLES, GRASSROOTS_KINDS
+from schemas.tree import OrgTree
 
 # Tables routed by member: everything keyed by member_code. Organisations and transfers are
 # small and cross partitions (a transfer has two ends), so they stay whole.
@@ -37,21 +37,19 @@ def plan_partitions(organizations: pd.DataFrame, cell_members: pd.Series, target
     packed into partitions of about ``target`` members; a committee larger than ``target`` is cut
     into chunks of its grassroots organisations. ``cell_members``: members per cell code.
     """
-    orgs = organizations.dropna(subset=["org_code"]).drop_duplicates("org_code")
-    codes = set(orgs["org_code"])
-    root = orgs["parent_code"].isna() | ~orgs["parent_code"].isin(codes)
-    level1 = set(orgs.loc[orgs["parent_code"].isin(set(orgs.loc[root, "org_code"])), "org_code"])
-    grassroots_codes = set(
-        orgs.loc[orgs["kind"].isin(["grassroots_committee", "grassroots_cell"]), "org_code"]
-    )
-    pairs = ancestors(orgs)  # (org, each ancestor and itself)
-    upper = pairs[pairs["ancestor_code"].isin(level1)].drop_duplicates("org_code")
-    upper = upper.set_index("org_code")["ancestor_code"]
-    grassroots = pairs[pairs["ancestor_code"].isin(grassroots_codes)].drop_duplicates("org_code")
-    grassroots = grassroots.set_index("org_code")["ancestor_code"]
+    tree = OrgTree.of(organizations)  # each code once; rows without a code left out
+    kinds = organizations.dropna(subset=["org_code"]).drop_duplicates("org_code")["kind"]
+    # A root: no parent, or a parent that is not in the table. Level 1: the children of a root
+    # (province-level committees). A cycle has neither: its cells keep no committee (""), and
+    # validation quarantines the cycle.
+    is_root = tree.parent < 0
+    level1 = ~is_root & is_root[np.maximum(tree.parent, 0)]
+    grassroots_kind = kinds.isin(GRASSROOTS_KINDS).fillna(False).to_numpy(dtype=bool)
+    codes = pd.Series(tree.codes.to_numpy(dtype=object), index=tree.codes, dtype="string")
+    upper, grassroots = (_nearest_codes(codes, tree.nearest(mask)) for mask in (level1, grassroots_kind))
     cells = pd.DataFrame({"cell_code": cell_members.index.astype("string"), "n": cell_members.to_numpy()})
     cells["grassroots"] = cells["cell_code"].map(grassroots).fillna(cells["cell_code"])
-    cells["upper"] = cells["cell_code"].map(upper).fillna("")
+    cells["upper"] = cells["cell_code"].map(upper).astype("string").fillna("")
     units = (
         cells.groupby(["upper", "grassroots"], sort=True)["n"].sum().reset_index()
     )  # grassroots orgs in tree order
@@ -73,6 +71,13 @@ def plan_partitions(organizations: pd.DataFrame, cell_members: pd.Series, target
     unit_part = pd.Series(part, index=pd.MultiIndex.from_frame(units[["upper", "grassroots"]]))
     key = pd.MultiIndex.from_frame(cells[["upper", "grassroots"]])
     return pd.Series(unit_part.reindex(key).to_numpy(), index=pd.Index(cells["cell_code"], name="cell_code"))
+
+
+def _nearest_codes(codes: pd.Series, found: np.ndarray) -> pd.Series:
+    """org_code -> the code at each position of ``found`` (OrgTree.nearest), organisations
+    without one left out."""
+    hit = found >= 0
+    return pd.Series(codes.to_numpy()[found[hit]], index=codes.index[hit], dtype="string")
 
 
 def member_partitions(

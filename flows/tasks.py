@@ -149,6 +149,11 @@ def reconcile_tree(
     quarantine = pd.concat(
         [p["quarantine"] for p in parts if len(p["quarantine"])] or [parts[0]["quarantine"]]
     )
+    from schemas.central import members_outside_tree
+
+    outside = members_outside_tree(whole.members, whole.organizations)  # cells missing from the tree
+    if len(outside):
+        quarantine = pd.concat([quarantine, outside])
     counts: dict[str, dict] = {}
     for p in parts:
         for table, c in p["counts"].items():
@@ -429,7 +434,14 @@ def publish(
                 from dvsync.tree import subtree
 
                 orgs = organizations[organizations["org_code"].isin(subtree(organizations, committee))]
-            written = write_committee_workbooks(findings, orgs, folder, inp.as_of.date(), workers=inp.workers)
+            written = write_committee_workbooks(
+                findings,
+                orgs,
+                folder,
+                inp.as_of.date(),
+                workers=inp.workers,
+                roots=[committee] if committee else None,  # an audit's subtree is headed by its committee
+            )
             store = ResultsStore(inp.results)
             try:
                 trend = with_retries(lambda: store.trend(scope), redact_url(inp.results))

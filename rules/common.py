@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.contract import INACTIVE_STATUSES, SCREENED_STATUSES
+from schemas.tree import ancestor_pairs
 
 STATUS_LABELS = {
     "active": "đang sinh hoạt",
@@ -183,18 +184,10 @@ def own_rows(roster: pd.DataFrame) -> pd.DataFrame:
 
 
 def ancestors(organizations: pd.DataFrame) -> pd.DataFrame:
-    """(org_code, ancestor) pairs, the organisation itself included, walking up parent_code."""
-    orgs = organizations[["org_code", "parent_code"]].astype("string").drop_duplicates("org_code")
-    parent = orgs.set_index("org_code")["parent_code"]
-    pairs = [pd.DataFrame({"org_code": orgs["org_code"], "ancestor": orgs["org_code"]})]
-    current = orgs.set_index("org_code")["parent_code"]
-    for _ in range(12):  # the tree is at most ~6 deep
-        current = current.dropna()
-        if current.empty:
-            break
-        pairs.append(pd.DataFrame({"org_code": current.index, "ancestor": current.to_numpy()}))
-        current = current.map(parent).astype("string")
-    return pd.concat(pairs, ignore_index=True).astype("string")
+    """(org_code, ancestor) pairs, the organisation itself included, walking up parent_code
+    (``schemas.tree``: bounded, a cycle never followed twice)."""
+    pairs = ancestor_pairs(organizations)
+    return pairs[["org_code", "ancestor_code"]].rename(columns={"ancestor_code": "ancestor"})
 
 
 def lit(df: pd.DataFrame, value: str | None) -> pd.Series:

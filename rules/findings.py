@@ -11,6 +11,7 @@ import hashlib
 import pandas as pd
 
 from schemas.contract import FINDING_COLUMNS, GRASSROOTS_KINDS, RULE_OUTPUT_COLUMNS
+from schemas.tree import nearest_of_kind
 
 # list code -> (severity, source cited in findings.csv)
 LISTS: dict[str, tuple[str, str]] = {
@@ -74,23 +75,9 @@ def empty_findings() -> pd.DataFrame:
 
 
 def committee_of(organizations: pd.DataFrame) -> pd.Series:
-    """org_code -> code of its grassroots organisation (itself when it is one); NA above it."""
-    orgs = organizations.set_index("org_code")
-    parent = orgs["parent_code"]
-    is_grassroots = orgs["kind"].isin(GRASSROOTS_KINDS)
-    result = pd.Series(pd.NA, index=orgs.index, dtype="string")
-    result[is_grassroots] = orgs.index[is_grassroots]
-    current = parent.copy()
-    pending = ~is_grassroots
-    # Walk up the tree a level at a time (vectorised; the tree is at most ~6 deep).
-    for _ in range(12):
-        if not pending.any():
-            break
-        hit = pending & current.isin(orgs.index[is_grassroots])
-        result[hit] = current[hit]
-        pending &= ~hit & current.notna()
-        current = current.map(parent).astype("string")
-    return result
+    """org_code -> code of its grassroots organisation (itself when it is one); NA above it, and
+    on or below a cycle (``schemas.tree``)."""
+    return nearest_of_kind(organizations, GRASSROOTS_KINDS)
 
 
 def finding_ids(df: pd.DataFrame) -> pd.Series:

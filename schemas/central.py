@@ -12,10 +12,22 @@ import re
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 from pandera.typing import Series
 
 from dvsync.datasets import CentralData
-from schemas._common import Col, Ctx, duplicate_issues, empty_quarantine, normalize_columns, run_model, split
+from schemas._common import (
+    ISSUE_COLUMNS,
+    Col,
+    Ctx,
+    _issues,
+    duplicate_issues,
+    empty_quarantine,
+    normalize_columns,
+    run_model,
+    split,
+)
 from schemas.contract import (
     CENTRAL_KEYS,
     CENTRAL_TABLES,
@@ -30,6 +42,7 @@ from schemas.contract import (
     TRANSFER_KIND_LABELS,
     TRANSFER_KINDS,
 )
+from schemas.tree import FAULT_RULES, MAX_DEPTH, shown_code, tree_faults
 
 Str = Series[pd.StringDtype]
 Date = Series[pd.Timestamp]
@@ -381,6 +394,117 @@ SPECS: dict[str, dict[str, Col]] = {
 }
 
 
+BOARD_NOTE = "phát hiện của các đơn vị trực thuộc được liệt kê cho Ban Tổ chức (committees/_ban-to-chuc)"
+TREE_MESSAGES = {
+    "org_code_unsafe": (
+        "mã tổ chức {code}{name} không hợp lệ: chỉ dùng chữ cái, chữ số không dấu, nối bằng một dấu . - _ "
+        "(tối đa 64 ký tự, không dùng tên như CON, NUL) — tổ chức bị loại khỏi cây và không có sổ riêng; "
+        "sửa mã trên phần mềm 3.0"
+    ),
+    "tree_cycle": (
+        "tổ chức {code}{name} nằm trong vòng lặp cấp trên {cycle} — không dẫn tới tổ chức gốc; tổ chức bị "
+        "loại khỏi cây; sửa mã tổ chức cấp trên"
+    ),
+    "tree_orphan": (
+        "tổ chức {code}{name} có mã tổ chức cấp trên {parent} không có trong bảng tổ chức — tổ chức bị "
+        "loại khỏi cây; sửa mã tổ chức cấp trên"
+    ),
+    "tree_too_deep": (
+        "tổ chức {code}{name} nằm sâu hơn {depth} cấp dưới tổ chức gốc — tổ chức bị loại khỏi cây; "
+        "sửa mã tổ chức cấp trên"
+    ),
+}
+
+
+def tree_issues(orgs: pd.DataFrame, all_codes: pd.Series) -> pd.DataFrame:
+    """Organisations whose place in the tree is broken (``schemas.tree.tree_faults``): an unsafe
+    code, a cycle of parent codes, a parent code that is no organisation of the export, a chain
+    deeper than ``MAX_DEPTH``. Each one's row is rejected with one line naming it; the
+    organisations below it stay, detached from the tree (their findings go to the board's list
+    of unplaced findings). ``orgs``: the rows still accepted (index = row positions, each code
+    once); ``all_codes``: every code of the export, rejected rows included."""
+    faults = tree_faults(orgs, known_codes=all_codes)
+    hit = faults[list(FAULT_RULES)].any(axis=1)
+    if not hit.any():
+        return pd.DataFrame(columns=ISSUE_COLUMNS)
+    bad, faults = orgs[hit.to_numpy()], faults[hit.to_numpy()]
+    code = "'" + shown_code(bad["org_code"]).fillna("") + "'"
+    name = bad["name"].astype("string")
+    name = (" (" + name + ")").fillna("")
+    parent = "'" + shown_code(bad["parent_code"]).fillna("") + "'"
+    out = []
+    for rule, column in FAULT_RULES.items():
+        mask = faults[rule].to_numpy()
+        if not mask.any():
+            continue
+        parts = {
+            "code": code[mask],
+            "name": name[mask],
+            "parent": parent[mask],
+            "cycle": faults["cycle"][mask],
+        }
+        template = TREE_MESSAGES[rule].replace("{depth}", str(MAX_DEPTH))
+        msg = _fill(template, parts) + "; " + BOARD_NOTE
+        shown = shown_code(bad[column][mask])
+        out.append(_issues(bad.index.to_numpy()[mask], column, rule, shown, "reject", lambda _m, m=msg: m))
+    return pd.concat(out, ignore_index=True)
+
+
+def _fill(template: str, parts: dict[str, pd.Series]) -> pd.Series:
+    """``template`` with ``{key}`` replaced by each row's value (vectorised string concatenation)."""
+    pieces = re.split(r"\{(\w+)\}", template)
+    index = next(iter(parts.values())).index
+    out = pd.Series(pieces[0], index=index, dtype="string")
+    for i in range(1, len(pieces), 2):
+        out = out + parts[pieces[i]].astype("string").fillna("").to_numpy() + pieces[i + 1]
+    return out.reset_index(drop=True)
+
+
+def members_outside_tree(
+    members: pd.DataFrame, organizations: pd.DataFrame, source: str = "central"
+) -> pd.DataFrame:
+    """One quarantine line per cell that active or exempt members of ``members`` belong to but
+    the (validated) ``organizations`` do not hold: missing from the table, or quarantined with
+    it (an unsafe code, a cycle, an orphan). The members stay: they are reconciled as usual and
+    their findings, which no committee receives, are listed for the board (unplaced). Lines
+    carry no row (one per cell, not per member); the members' counts do not change."""
+    from schemas.contract import QUARANTINE_COLUMNS, SCREENED_STATUSES
+
+    if members.empty:
+        return empty_quarantine()
+    cell = members["cell_code"].astype("string")
+    status = members["status"].astype("string")
+    live = status.isin(SCREENED_STATUSES).fillna(False).to_numpy(dtype=bool) & cell.notna().to_numpy()
+    codes = organizations["org_code"].astype("string").dropna().unique()
+    arr = pyarrow.array(cell.astype(object).where(cell.notna(), None), pyarrow.string())
+    known = pc.is_in(arr, value_set=pyarrow.array(np.asarray(codes, dtype=object), pyarrow.string()))
+    outside = live & ~known.to_numpy(zero_copy_only=False)
+    if not outside.any():
+        return empty_quarantine()
+    counts = cell[outside].value_counts().sort_index()
+    shown = shown_code(pd.Series(counts.index, dtype="string"))
+    message = (
+        "Chi bộ mã '"
+        + shown
+        + "' không có trong cây tổ chức (thiếu trong bảng tổ chức hoặc bị cách ly): "
+        + pd.Series(counts.to_numpy(), dtype="string").to_numpy()
+        + " đảng viên đang sinh hoạt vẫn được đối chiếu; phát hiện của họ được liệt kê cho Ban Tổ chức "
+        "(committees/_ban-to-chuc) — sửa mã chi bộ của đảng viên hoặc bổ sung chi bộ vào bảng tổ chức"
+    )
+    out = pd.DataFrame(
+        {
+            "source": f"{source}.members",
+            "sheet": "members",
+            "row": pd.array([pd.NA] * len(counts), dtype="Int64"),
+            "column": "cell_code",
+            "rule": "cell_not_in_tree",
+            "value": shown.to_numpy(),
+            "message": message.to_numpy(),
+        }
+    )
+    return out[QUARANTINE_COLUMNS]
+
+
 def validate_table(
     table: str,
     raw: pd.DataFrame,
@@ -412,6 +536,8 @@ def validate_table(
     dup_pos = set(dup["_pos"].astype(int)) if len(dup) else set()
     checked = alive.drop(index=list(dup_pos)) if dup_pos else alive
     model_issues = run_model(checked, MODELS[table], WARN_CHECKS.get(table, {}), CHECK_COLUMNS)
+    if table == "organizations":  # the tree itself: unsafe codes, cycles, orphans (schemas.tree)
+        model_issues = pd.concat([model_issues, tree_issues(checked, clean["org_code"])], ignore_index=True)
     all_issues = (
         pd.concat([x for x in (issues, dup, model_issues) if len(x)], ignore_index=True)
         if len(issues) + len(dup) + len(model_issues)

@@ -90,6 +90,17 @@ CENTRAL_INTEGER_COLUMNS: dict[str, list[str]] = {
 ORG_KINDS = ["province", "upper", "grassroots_committee", "grassroots_cell", "cell"]
 CELL_KINDS = ["cell", "grassroots_cell"]  # organisations that hold members
 GRASSROOTS_KINDS = ["grassroots_committee", "grassroots_cell"]  # "committee_code" of a finding
+# An organisation code names a folder and a file of the outputs (committees/<org_code>/), so it is
+# checked before it becomes one (schemas.tree.safe_org_codes): ASCII letters and digits in groups
+# joined by a single ".", "-" or "_" (93.001.000.001.000, HN-01, a1_c1): no "..", no "/" or "\",
+# no space, colon, <>"|?* or control character; at most 64 characters; not a Windows device name
+# (CON, PRN, AUX, NUL, COM0-9, LPT0-9, also before a dot). An organisation whose code fails is
+# quarantined (rule org_code_unsafe).
+ORG_CODE_PATTERN = r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*"
+ORG_CODE_MAX_LENGTH = 64
+RESERVED_FILE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+)
 GENDERS = ["Nam", "Nữ"]
 MEMBER_STATUSES = ["active", "exempt", "transferred_out", "deceased", "removed", "expelled", "left"]
 SCREENED_STATUSES = ["active", "exempt"]

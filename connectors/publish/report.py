@@ -24,6 +24,7 @@ import pandas as pd
 from connectors.publish.files import atomic_write_bytes
 from connectors.publish.labels import LIST_TITLES, SEVERITY_LABELS
 from schemas.contract import LIST_CODES
+from schemas.tree import nearest_of_kind
 
 SEVERITIES = ["error", "warning", "info"]
 COLOURS = {"error": "#C0392B", "warning": "#E0A800", "info": "#2F75B5", "total": "#333333"}
@@ -254,19 +255,8 @@ def svg_lines(
 
 # --- data --------------------------------------------------------------------------------------
 def _nearest_of_kind(organizations: pd.DataFrame, kinds: list[str]) -> pd.Series:
-    """org_code -> nearest ancestor-or-self of one of ``kinds`` (vectorised, one map per level)."""
-    orgs = organizations.assign(org_code=organizations["org_code"].astype("string")).set_index("org_code")
-    parent = orgs["parent_code"].astype("string")
-    is_kind = orgs["kind"].isin(kinds)
-    result = pd.Series(pd.NA, index=orgs.index, dtype="string")
-    current = pd.Series(orgs.index, index=orgs.index, dtype="string")
-    for _ in range(64):
-        hit = result.isna() & current.isin(orgs.index[is_kind])
-        result[hit] = current[hit]
-        current = current.map(parent).astype("string")
-        if current.isna().all():
-            break
-    return result
+    """org_code -> nearest ancestor-or-self of one of ``kinds`` (``schemas.tree``)."""
+    return nearest_of_kind(organizations, kinds)
 
 
 def _runs_long(runs: pd.DataFrame | None) -> pd.DataFrame:

@@ -3,7 +3,18 @@
 Layout of ``out_dir/committees/`` (stable names, so a secretary always opens the same path):
 
     committees/<org_code>/<org_code>.xlsx    the committee's workbook, rewritten only when its content changed
+    committees/_ban-to-chuc/_ban-to-chuc.xlsx the board's list of findings no committee receives (below)
     committees/manifest.json                 content hash, row count and date of each published workbook
+
+An organisation code is data, never a path: ``committee_workbook_path`` is the one function that
+turns a code into a path; it accepts only codes of ``schemas.tree.safe_org_codes`` (validation
+has already quarantined the others) and proves every path it returns lies inside ``out_dir``.
+
+Findings that no committee receives are never dropped: those of an organisation that is not in
+the tree (a cell missing from the organisations table, or quarantined: an unsafe code, a cycle,
+an orphan) and those of an organisation detached from it (below a quarantined one, so that no
+root sees them) are listed for the board (Ban Tổ chức) in ``committees/_ban-to-chuc/`` (a code
+that no organisation can have: it fails the code pattern), and counted as ``unplaced``.
 
 Each workbook holds only findings whose ``org_code`` lies in the committee's subtree; findings
 with status ``resolved`` are counted on the summary sheet, not listed. The content hash leaves
@@ -24,7 +35,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -38,12 +49,16 @@ from connectors.publish import _workbook
 from connectors.publish._workbook import ROW_COLUMNS, WorkbookJob
 from connectors.publish.files import atomic_write_bytes
 from connectors.publish.labels import COLUMN_HEADERS, LIST_SHEET_NAMES, LIST_TITLES
+from schemas.tree import ancestor_pairs as tree_pairs
+from schemas.tree import detached, is_safe_org_code, safe_org_codes
 
 __all__ = [
     "COLUMN_HEADERS",
     "LIST_SHEET_NAMES",
     "LIST_TITLES",
     "PUBLISHED_KINDS",
+    "BOARD_CODE",
+    "UnsafeCommitteePath",
     "ancestor_pairs",
     "committee_workbook_path",
     "write_committee_workbooks",
@@ -60,8 +75,32 @@ MIN_PARALLEL_JOBS = 24
 STAGING_PREFIX = ".staging-"
 
 
-def committee_workbook_path(out_dir: Path, org_code: str) -> Path:
-    return Path(out_dir) / "committees" / org_code / f"{org_code}.xlsx"
+# The board's workbook of unplaced findings: a name no organisation code can have (it fails the
+# code pattern), so it never collides with a committee's folder.
+BOARD_CODE = "_ban-to-chuc"
+BOARD_NAME = "Ban Tổ chức — phát hiện chưa xác định tổ chức"
+
+
+class UnsafeCommitteePath(ValueError):
+    """An organisation code that cannot be a folder name, or a path that would leave ``out_dir``."""
+
+
+def committee_workbook_path(out_dir: Path, org_code: str, staging: Path | None = None) -> Path:
+    """``out_dir/committees/<org_code>/<org_code>.xlsx`` (or ``staging/<org_code>.xlsx``): the
+    one place a code becomes a path. The code must pass ``schemas.tree.safe_org_codes`` (or be
+    ``BOARD_CODE``), and the resolved path must lie inside ``out_dir`` (a symlinked folder
+    pointing elsewhere is refused too); otherwise ``UnsafeCommitteePath``."""
+    if org_code != BOARD_CODE and not is_safe_org_code(org_code):
+        raise UnsafeCommitteePath(f"mã tổ chức không dùng được làm tên thư mục: {org_code!r}")
+    out_dir = Path(out_dir)
+    path = (
+        (staging / f"{org_code}.xlsx")
+        if staging is not None
+        else out_dir / "committees" / org_code / f"{org_code}.xlsx"
+    )
+    if not path.resolve().is_relative_to(out_dir.resolve()):
+        raise UnsafeCommitteePath(f"đường dẫn sổ của tổ chức {org_code!r} nằm ngoài thư mục kết quả: {path}")
+    return path
 
 
 def _list_order() -> list[str]:
@@ -76,26 +115,11 @@ def _truthy(s: pd.Series) -> pd.Series:
     return (~text.isin(["0", "false", "f", "no", "n", "không"])).fillna(True).astype(bool)
 
 
-def ancestor_pairs(organizations: pd.DataFrame, max_depth: int = 64) -> pd.DataFrame:
-    """Every (ancestor, org_code) pair of the tree, each organisation being its own ancestor.
-
-    Vectorised: one merge per tree level. ``max_depth`` guards against a cycle in bad data.
-    """
-    orgs = organizations[["org_code", "parent_code"]].astype("string").drop_duplicates("org_code")
-    parent = orgs.rename(columns={"org_code": "ancestor", "parent_code": "next"})
-    pairs = [pd.DataFrame({"ancestor": orgs["org_code"], "org_code": orgs["org_code"]})]
-    frontier = pd.DataFrame({"ancestor": orgs["parent_code"], "org_code": orgs["org_code"]}).dropna()
-    for _ in range(max_depth):
-        frontier = frontier[frontier["ancestor"] != frontier["org_code"]]
-        if frontier.empty:
-            break
-        pairs.append(frontier)
-        frontier = (
-            frontier.merge(parent, on="ancestor", how="inner")[["next", "org_code"]]
-            .rename(columns={"next": "ancestor"})
-            .dropna()
-        )
-    return pd.concat(pairs, ignore_index=True).drop_duplicates().reset_index(drop=True)
+def ancestor_pairs(organizations: pd.DataFrame) -> pd.DataFrame:
+    """Every (ancestor, org_code) pair of the tree, each organisation being its own ancestor
+    (``schemas.tree``: vectorised, bounded; a cycle is walked round once, never followed)."""
+    pairs = tree_pairs(organizations)
+    return pd.DataFrame({"ancestor": pairs["ancestor_code"], "org_code": pairs["org_code"]})
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:
@@ -148,12 +172,16 @@ def write_committee_workbooks(
     workers: int | None = None,
     *,
     writer: Callable[[list[WorkbookJob]], list[str]] | None = None,
+    roots: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """Publish every committee's workbook under ``out_dir/committees``.
 
     Returns ``{"written", "unchanged", "total", "unplaced", "seconds", "files"}``: ``files``
     maps each committee code to its workbook path relative to ``out_dir``; ``unplaced`` counts
-    findings whose organisation is not in ``organizations`` (they are in findings.csv only).
+    findings that no root's committee receives (organisation not in ``organizations``, not under
+    a published one, or detached below a quarantined one): they are listed for the board in
+    ``committees/_ban-to-chuc/`` (``board``: its path). ``roots``: organisations that head the
+    tree besides those without a parent (an audit publishes its committee's subtree).
     ``writer`` replaces the batch writer (tests inject failures with it; it runs in-process).
     """
     started = time.perf_counter()
@@ -166,6 +194,12 @@ def write_committee_workbooks(
 
     orgs = organizations.copy()
     orgs["org_code"] = _text(orgs["org_code"])
+    # Validation quarantines unsafe codes; should one get here, it is not published (its
+    # findings join the board's unplaced ones): a code is data, never a path.
+    unsafe = ~safe_org_codes(orgs["org_code"]).to_numpy()
+    if unsafe.any():
+        log.warning("%d organisation codes cannot name a folder; not published", int(unsafe.sum()))
+        orgs = orgs[~unsafe]
     names = dict(zip(orgs["org_code"], _text(orgs["name"]).fillna(orgs["org_code"]), strict=True))
     df = _prepare(findings)
     is_open = df["status"] != "resolved"
@@ -176,7 +210,15 @@ def write_committee_workbooks(
     # A row hash per finding, computed once; a committee's hash combines those of its rows.
     df["_hash"] = pd.util.hash_pandas_object(df[ROW_COLUMNS].fillna("\x00"), index=False).to_numpy()
     placed = df.merge(pairs, on="org_code", how="inner")
-    unplaced = int((~df["org_code"].isin(pairs["org_code"])).sum())
+    # Never dropped: what no root's committee receives is listed for the board (BOARD_CODE).
+    loose = detached(orgs, roots)
+    lost = (
+        ~df["org_code"].isin(pairs["org_code"]) | df["org_code"].isin(loose.index[loose.to_numpy()])
+    ).fillna(True)
+    unplaced = int(lost.sum())
+    if unplaced:
+        board = df[lost.to_numpy(dtype=bool)].assign(ancestor=BOARD_CODE)
+        placed = pd.concat([placed, board.astype({"ancestor": "string"})], ignore_index=True)
     placed = placed.sort_values(
         ["ancestor", "_list_rank", "list_code", "org_code", "member_code", "field", "finding_id"],
         na_position="first",
@@ -191,6 +233,8 @@ def write_committee_workbooks(
     has_findings = set(placed["ancestor"])
     active = _truthy(publish["active"]) if "active" in publish.columns else pd.Series(True, publish.index)
     committees = sorted(set(publish.loc[active.to_numpy(), "org_code"]) | has_findings)
+    if BOARD_CODE not in committees and BOARD_CODE in _read_manifest(folder):
+        committees.append(BOARD_CODE)  # nothing unplaced any more: the board's list is emptied
 
     # Rows are sorted by committee: each committee is one slice (no per-committee pandas work).
     anc = open_rows["ancestor"].to_numpy(dtype=object)
@@ -212,6 +256,7 @@ def write_committee_workbooks(
     new_manifest: dict[str, Any] = {}
     staging = folder / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     jobs: list[WorkbookJob] = []
+    refused: list[str] = []
     for code in committees:
         lo, hi = starts.get(code, 0), ends.get(code, 0)
         res = resolved_by.get(code, {})
@@ -221,7 +266,12 @@ def write_committee_workbooks(
         )
         h.update(row_hash[lo:hi].tobytes())
         digest = h.hexdigest()
-        final = committee_workbook_path(out_dir, code)
+        try:
+            final = committee_workbook_path(out_dir, code)
+        except UnsafeCommitteePath as exc:  # e.g. its folder is a symlink leading out of out_dir
+            log.warning("%s", exc)
+            refused.append(code)
+            continue
         rel = final.relative_to(out_dir).as_posix()
         prev = manifest.get(code)
         if prev and prev.get("hash") == digest and final.exists():
@@ -233,9 +283,9 @@ def write_committee_workbooks(
         jobs.append(
             WorkbookJob(
                 org_code=code,
-                org_name=names.get(code, code),
+                org_name=BOARD_NAME if code == BOARD_CODE else names.get(code, code),
                 as_of=as_of_iso,
-                path=str(staging / f"{code}.xlsx"),
+                path=str(committee_workbook_path(out_dir, code, staging)),
                 rows=rows,
                 resolved=res,
                 names=sub_names,
@@ -271,8 +321,15 @@ def write_committee_workbooks(
         "total": len(committees),
         "unplaced": unplaced,
         "seconds": seconds,
-        "files": {c: new_manifest[c]["file"] for c in committees},
+        "files": {c: new_manifest[c]["file"] for c in committees if c in new_manifest},
     }
+    if BOARD_CODE in new_manifest:
+        result["board"] = new_manifest[BOARD_CODE]["file"]
+    if refused:
+        result["refused"] = refused
+        committees = [c for c in committees if c not in refused]
+        result["total"] = len(committees)
+        result["unchanged"] = len(committees) - len(jobs)
     log.info(
         "committee workbooks: %d written, %d unchanged, %d total in %.2f s",
         result["written"],
