@@ -88,6 +88,11 @@ def _source_options(p: argparse.ArgumentParser) -> None:
         help="số đảng viên mỗi phần: kiểm tra và đối chiếu chạy từng phần một, hoặc song song trên Dask (mặc định 250000)",
     )
     p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="in cả nhật ký chi tiết của Prefect (từng tác vụ), cho nhân viên CNTT",
+    )
+    p.add_argument(
         "--dask-address",
         dest="dask_address",
         metavar="ĐỊA_CHỈ",
@@ -235,6 +240,15 @@ def _run_flow(args: argparse.Namespace, mode: str) -> int:
     from flows.runner import with_task_runner
 
     quiet_known_errors()
+    if not args.verbose:
+        from flows.console import person_console
+
+        person_console()
+    if not os.environ.get("PREFECT_API_URL"):
+        print(
+            "Khởi động máy chủ Prefect tạm thời (10–20 giây; đặt PREFECT_API_URL để dùng máy chủ có sẵn)…",
+            flush=True,
+        )
     flow_fn, dask_workers = with_task_runner(
         dossier_audit if mode == "audit" else nightly_reconciliation,
         args.dask_address or Settings.from_env().dask_address,
@@ -243,6 +257,9 @@ def _run_flow(args: argparse.Namespace, mode: str) -> int:
     out = summary.get("out") or args.out or "dvsync-out"
     n, q = (f"{summary[k]:,}".replace(",", ".") for k in ("findings", "quarantined_rows"))
     print(f"Hoàn tất: {n} phát hiện, {q} dòng cách ly; kết quả tại {out}")
+    if summary.get("board_report"):
+        print(f"Báo cáo của Ban Tổ chức: {Path(out) / summary['board_report']}")
+    print(f"Sổ danh sách của các cấp ủy: {Path(out) / 'committees'}")
     return EXIT_OK
 
 

@@ -242,7 +242,8 @@ def resolve_inputs(
             demo_meta = demo_metadata(demo_dir)
             source = f"sqlite:///{(demo_dir / 'central.sqlite').as_posix()}"
             folder = demo_dir / "submissions"
-            log(f"Chạy trên dữ liệu mẫu đi kèm ({demo_meta.get('members')} đảng viên)")
+            members = f"{int(demo_meta.get('members') or 0):,}".replace(",", ".")
+            log(f"Chạy trên dữ liệu mẫu đi kèm ({members} đảng viên)")
         else:
             source, folder = "sqlite://", None
     else:

@@ -23,7 +23,7 @@ from dvsync.datasets import RunContext
 from dvsync.inputs import resolve_inputs
 from dvsync.partitions import GLOBAL_TABLES, split_submissions
 from dvsync.settings import DEFAULT_CHUNK_SIZE, DEFAULT_PARTITION_MEMBERS, Settings
-from flows import tasks
+from flows import console, tasks
 from schemas.contract import CENTRAL_TABLES
 
 
@@ -125,7 +125,8 @@ def reconcile_and_publish(
     mapping = str(inp.mapping) if inp.mapping else None
     ctx = RunContext(as_of=inp.as_of, period=inp.period, mode=mode)
     what = f"kiểm tra hồ sơ {committee}" if committee else "đối soát hằng đêm"
-    logger.info("%s ngày %s, kỳ %s", what.capitalize(), inp.as_of.strftime("%d/%m/%Y"), inp.period)
+    month = f"{inp.period[5:7]}/{inp.period[:4]}"
+    logger.info("%s ngày %s, kỳ báo cáo %s", what.capitalize(), inp.as_of.strftime("%d/%m/%Y"), month)
 
     # One snapshot read; the member tables go to their partitions as they are read (files under
     # the work folder when there is more than one partition: connectors.spill).
@@ -210,12 +211,23 @@ def _parse_and_store(batches: list[list], workers: int, results_url: str) -> lis
         # quote(): Prefect would otherwise walk every element of these big arguments looking for
         # upstream futures (seconds per night at a million members).
         pending = tasks.parse_workbooks.submit(quote(batches[0]), workers)
+        total, done, started = sum(len(b) for b in batches), 0, time.perf_counter()
         for i in range(len(batches)):
             parsed = pending.result()
             if i + 1 < len(batches):
                 pending = tasks.parse_workbooks.submit(quote(batches[i + 1]), workers)
             loads.append(tasks.load_batch(quote(parsed), results_url))
             del parsed
+            done += len(batches[i])
+            rate = done / max(time.perf_counter() - started, 1e-3)
+            left = f", còn khoảng {console.seconds((total - done) / rate)}" if done < total else ""
+            get_run_logger().info(
+                "Đọc và lưu bảng nộp: %s/%s tệp (%s tệp/giây%s)",
+                console.number(done),
+                console.number(total),
+                console.number(round(rate)),
+                left,
+            )
         return loads
     finally:
         close_worker_pool()

@@ -17,6 +17,8 @@ from prefect.cache_policies import NONE
 
 from connectors.lock import results_faults
 from dvsync.datasets import CentralData, RunContext, SubmissionData
+from flows import console
+from flows.console import STAGE_LABELS
 
 STAGE_SECONDS: dict[str, float] = {}
 CURRENT_STAGE: list[str] = []  # read by the benchmark's memory sampler
@@ -27,7 +29,7 @@ def stage(name: str):
     from connectors.faults import fault_point
 
     logger = get_run_logger()
-    logger.info("▶ %s", name)
+    logger.info("▶ %s", STAGE_LABELS.get(name, name))
     fault_point(name)  # the fault suite's kill -9 at this stage (DVSYNC_FAULT_AT; tests only)
     CURRENT_STAGE.append(name)
     start = time.perf_counter()
@@ -37,13 +39,13 @@ def stage(name: str):
         CURRENT_STAGE.pop()
     seconds = time.perf_counter() - start
     STAGE_SECONDS[name] = round(STAGE_SECONDS.get(name, 0) + seconds, 3)
-    logger.info("✔ %s (%.1f s)", name, seconds)
+    logger.info("✔ %s (%s)", STAGE_LABELS.get(name, name), console.seconds(seconds))
 
 
+# No Prefect retries: read_central retries connection faults itself (DVSYNC_CENTRAL_RETRIES), so
+# its message tells the true number of attempts; a second layer here multiplied them (12).
 @task(
     name="extract-central",
-    retries=2,
-    retry_delay_seconds=[2, 10],
     cache_policy=NONE,
     timeout_seconds=4 * 3600,
 )
@@ -68,8 +70,11 @@ def extract_central(
         )
     parts = spill.partitions()
     logger = get_run_logger()
-    logger.info("Đọc CSDL trung ương: %s", ", ".join(f"{t} {len(df):,}" for t, df in whole.items()))
-    sizes = ", ".join(f"{_part_members(p):,}" for p in parts)
+    logger.info(
+        "Đọc CSDL trung ương: %s",
+        ", ".join(f"{console.number(len(df))} {console.TABLE_LABELS.get(t, t)}" for t, df in whole.items()),
+    )
+    sizes = ", ".join(console.number(_part_members(p)) for p in parts)
     logger.info("Chia %d phần theo đảng bộ trực thuộc (đảng viên: %s)", len(parts), sizes)
     return whole, parts, spill.member_part
 
@@ -112,7 +117,9 @@ def reconcile_partition(
     with stage("reconcile"):
         found = member_rules(data, submissions, ctx)
     n = sum(len(f) for f in found.values())
-    get_run_logger().info("Phần %d: %s đảng viên, %d phát hiện", index + 1, f"{len(data.members):,}", n)
+    get_run_logger().info(
+        "Phần %d: %s đảng viên, %s phát hiện", index + 1, console.number(len(data.members)), console.number(n)
+    )
     return {
         "members": data.members,
         "records": records,
@@ -159,7 +166,9 @@ def reconcile_tree(
         for table, c in p["counts"].items():
             counts[table] = _add_counts(counts.get(table), c)
     get_run_logger().info(
-        "Phát hiện %d trường hợp trong %d danh sách", len(findings), findings["list_code"].nunique()
+        "Phát hiện %s trường hợp trong %d danh sách",
+        console.number(len(findings)),
+        findings["list_code"].nunique(),
     )
     return findings, quarantine.reset_index(drop=True), counts
 
@@ -183,9 +192,13 @@ def _add_counts(a: dict | None, b: dict) -> dict:
 @task(name="inventory-workbooks", cache_policy=NONE)
 def inventory_workbooks(folder: str, results_url: str) -> tuple[list[tuple[str, str]], set[str]]:
     """The workbooks of the folder not yet in the sync store (by checksum): [(path, name)], and the
-    checksums of every file in the folder (a rejected file that was removed is no longer reported)."""
+    checksums of every file in the folder (a rejected file that was removed is no longer reported).
+
+    Every entry of the folder that is not read (hidden, Excel lock file, a link leading out of
+    the folder, not a regular file) is stored as a rejected "file" keyed ``skipped:<hash>`` and
+    counted as present, so it gets its line every night while it stays there."""
     from connectors.store import ResultsStore
-    from connectors.workbooks import _candidates, _checksum
+    from connectors.workbooks import _checksum, list_submissions, skipped_results
 
     store = ResultsStore(results_url)
     with results_faults(results_url):  # unwritable or unreachable: exit 3, one line
@@ -193,11 +206,22 @@ def inventory_workbooks(folder: str, results_url: str) -> tuple[list[tuple[str, 
         known = store.known_checksums()
     root = Path(folder)
     with stage("read workbooks"):
-        files = [p for p in _candidates(root) if not p.name.startswith("~$")]
+        listed, skipped = list_submissions(root)
+        files = [p for p, _ in listed]
         sums = {p: _checksum(p) for p in files}
-        new = [(str(p), str(p.relative_to(root))) for p in files if sums[p] not in known]
-    get_run_logger().info("Bảng nộp: %d tệp, %d tệp mới cần đọc", len(files), len(new))
-    return new, set(sums.values())
+        new = [(str(p), src) for p, src in listed if sums[p] not in known]
+        marks = skipped_results(skipped)
+        if marks:
+            with results_faults(results_url):
+                store.load_workbooks(marks)
+    logger = get_run_logger()
+    for entry in skipped:
+        logger.warning("%s", entry["message"])
+    logger.info(
+        "Bảng nộp: %s tệp, %s tệp mới cần đọc, %s mục bỏ qua",
+        *(console.number(len(x)) for x in (files, new, skipped)),
+    )
+    return new, set(sums.values()) | {r.meta["checksum"] for r in marks}
 
 
 # No timeout: the task runs in a worker thread (the next batch parses while one is stored), where
@@ -211,8 +235,9 @@ def parse_workbooks(files: list[tuple[str, str]], workers: int) -> list:
         return []
     with stage("read workbooks"):
         # Chunks stay whole (no frame per workbook and sheet): load-batch stores them as they are.
+        # isolate: every file in a worker process with a memory and time limit (a crash costs one file).
         return _parse_all(
-            [Path(p) for p, _ in files], [name for _, name in files], workers, whole_chunks=True
+            [Path(p) for p, _ in files], [name for _, name in files], workers, whole_chunks=True, isolate=True
         )
 
 
@@ -247,7 +272,8 @@ def store_submissions(
             books[(books["status"] != "rejected") | books["checksum"].isin(present)] if len(books) else books
         )
         quarantine = pd.concat(
-            [file_faults(books, period), store.quarantine(period, checksums=present)], ignore_index=True
+            [file_faults(books, period, present), store.quarantine(period, checksums=present)],
+            ignore_index=True,
         )
     loaded = {
         k: sum(c.get(k, 0) for c in loads)
@@ -255,11 +281,16 @@ def store_submissions(
     }
     new = sum(c["files_new"] for c in loads)
     rejected = sum(c["files_rejected"] for c in loads)
-    get_run_logger().info("Kho bảng nộp: %s", loaded)
+    get_run_logger().info(
+        "Kho bảng nộp: %s tệp mới lưu, %s thay thế bản cũ, %s bị từ chối; %s dòng, %s dòng cách ly",
+        *(console.number(loaded[k]) for k in ("loaded", "superseded", "rejected", "rows", "quarantined")),
+    )
+    skipped = sum(c.startswith("skipped:") for c in present)
     report = {
         "files_new": new,
-        "files_unchanged": len(present) - new - rejected,
+        "files_unchanged": len(present) - skipped - new - rejected,
         "files_rejected": rejected,
+        "files_skipped": skipped,
         "store": loaded,
         "rows": sheet_counts(books, period),
     }
@@ -282,33 +313,74 @@ def sheet_counts(workbooks: pd.DataFrame, period: str) -> dict[str, dict[str, in
     return dict(sorted(totals.items()))
 
 
-def file_faults(workbooks: pd.DataFrame, period: str) -> pd.DataFrame:
+def file_faults(workbooks: pd.DataFrame, period: str, present: set[str] | None = None) -> pd.DataFrame:
     """One quarantine line per rejected workbook of the period (or of no readable period):
-    a file-level fault names the file and loses nothing silently."""
+    a file-level fault names the file and loses nothing silently (severity ``error``; a folder
+    entry skipped unread, ``warning``). With ``present`` (the checksums in the folder), a second
+    workbook for the same cell and period still in the folder gets a ``warning`` line naming
+    the one used."""
+    from connectors.workbooks import cell_of_name
     from schemas.contract import QUARANTINE_COLUMNS
 
+    columns = [*QUARANTINE_COLUMNS, "severity", "_cell"]
     if workbooks.empty:
-        return pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        return pd.DataFrame(columns=columns)
     bad = workbooks[
         (workbooks["status"] == "rejected")
         & workbooks["superseded_by"].isna()
         & (workbooks["period"].isna() | (workbooks["period"] == period))
     ]
-    return (
-        pd.DataFrame(
-            {
-                "source": bad["file"].astype("string"),
-                "sheet": "",
-                "row": pd.NA,
-                "column": "",
-                "rule": "file",
-                "value": "",
-                "message": bad["error"].astype("string"),
-            }
-        )[QUARANTINE_COLUMNS]
-        .sort_values("source")
-        .reset_index(drop=True)
+    lines = pd.DataFrame(
+        {
+            "source": bad["file"].astype("string"),
+            "sheet": "",
+            "row": pd.NA,
+            "column": "",
+            "rule": "file",
+            "value": "",
+            "message": bad["error"].astype("string"),
+            "severity": np.where(bad["checksum"].str.startswith("skipped:"), "warning", "error"),
+            # The cell a rejected file is about: its own ThongTin when read, else the one code its
+            # name or folder carries (the committee of that cell sees the line).
+            "_cell": bad["cell_code"].astype("object").where(
+                bad["cell_code"].notna(),
+                bad["file"].map(cell_of_name),
+            ),
+        }
     )
+    if present is not None:
+        dup = workbooks[
+            (workbooks["status"] == "superseded")
+            & (workbooks["period"] == period)
+            & workbooks["checksum"].isin(present)
+        ]
+        if len(dup):
+            winner = dup["superseded_by"].map(workbooks.set_index("checksum")["file"]).fillna("?")
+            shown = period[5:7] + "/" + period[:4]
+            lines = pd.concat(
+                [
+                    lines,
+                    pd.DataFrame(
+                        {
+                            "source": dup["file"].astype("string"),
+                            "sheet": "",
+                            "row": pd.NA,
+                            "column": "",
+                            "rule": "duplicate_workbook",
+                            "value": "",
+                            "message": [
+                                f"Tệp {f}: chi bộ {c} kỳ {shown} đã có tệp {w} (ngày lập mới hơn hoặc gửi sau)"
+                                f" — dùng tệp {w}, tệp này không được dùng; xoá tệp thừa khỏi thư mục nộp"
+                                for f, c, w in zip(dup["file"], dup["cell_code"], winner, strict=True)
+                            ],
+                            "severity": "warning",
+                            "_cell": dup["cell_code"].astype("object"),
+                        }
+                    ),
+                ],
+                ignore_index=True,
+            )
+    return lines[columns].sort_values(["source", "rule"]).reset_index(drop=True)
 
 
 @task(name="record-history", cache_policy=NONE)
@@ -487,7 +559,9 @@ def publish(
             "board report": str(base / "reports" / report.name),
             "summary.json": str(base / "summary.json"),
         }
-        publish_artifacts(findings, summary, links, runs=trend)
+        # An audit keeps its own artifact keys: the nightly's history of artifacts stays the nightly's.
+        prefix = f"dvsync-audit-{committee}" if committee else "dvsync"
+        publish_artifacts(findings, summary, links, runs=trend, key_prefix=prefix)
     summary["durations_seconds"].update(STAGE_SECONDS)  # the flow's return value has them all
 
 
