@@ -774,6 +774,7 @@ class ResultsStore:
             _select(
                 *[q[c] for c in QUARANTINE_COLUMNS],
                 q.severity,
+                (q.cell_code, "_cell"),
                 (w.checksum, "_checksum"),
                 (w.status, "_status"),
             )
@@ -786,8 +787,10 @@ class ResultsStore:
         if checksums is not None:
             df = df[(df["_status"] == "accepted") | df["_checksum"].isin(checksums)]
         df["severity"] = df["severity"].astype("string").fillna("error")
+        # _cell: the cell whose workbook the line is about (for its committee's workbook; not a
+        # column of quarantine.csv).
         return _sorted(df, ["source", "sheet", "row", "column"])[
-            [*QUARANTINE_COLUMNS, "severity"]
+            [*QUARANTINE_COLUMNS, "severity", "_cell"]
         ].reset_index(drop=True)
 
     def workbooks(self) -> pd.DataFrame:

@@ -189,8 +189,13 @@ def _precheck(name: str, data: bytes) -> list[str]:
             # to more than it declares fails here instead of in the reader.
             with zf.open(i) as fh:
                 xml = fh.read(MAX_UNZIPPED_BYTES - read + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
-            return formulas  # a broken part: the reader reports the file as corrupt
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
+            # A part whose data does not match what the zip declares (size, CRC): never handed to
+            # the reader, which would trust the stream rather than the declared size.
+            raise FileFault(
+                f"Tệp {name}: tệp Excel bị hỏng ({safe_name(i.filename)} không giải nén đúng) — lưu lại "
+                "bằng Excel rồi gửi lại"
+            ) from exc
         read += len(xml)
         if read > MAX_UNZIPPED_BYTES:
             raise FileFault(f"Tệp {name}: nội dung giải nén quá {MAX_UNZIPPED_BYTES // mib} MB — không đọc")
@@ -218,6 +223,12 @@ _CODE_TOKEN = re.compile(r"(?<![0-9])[0-9]{2}(?:\.[0-9]{3}){4}(?![0-9]|\.[0-9])"
 def name_codes(name: str) -> list[str]:
     """Organisation codes (dd.ddd.ddd.ddd.ddd) written in a file or folder name, as whole tokens."""
     return _CODE_TOKEN.findall(name)
+
+
+def cell_of_name(source: Any) -> str | None:
+    """The one cell code a file's path (name and folders) carries, or None (none, or several)."""
+    codes = set(name_codes(str(source)))
+    return codes.pop() if len(codes) == 1 else None
 
 
 def name_agrees(code: str, parts: list[str]) -> bool:
@@ -674,6 +685,13 @@ def _extract_into(out: dict, path: Path, data: bytes, checksum: str, folder_too:
         "notes": [],
     }
     out["meta"] = meta
+    if name != path.name:
+        meta["warnings"].append(
+            f"Tệp {name}: tên tệp có ký tự điều khiển hoặc quá {NAME_SHOWN} ký tự — dvsync ghi tên đã "
+            "thay '?' và rút gọn; đổi tên tệp (mã chi bộ và kỳ, ví dụ "
+            f"{meta['cell_code']}_{meta['period']}.xlsx)"
+        )
+        meta.setdefault("warning_lines", []).append(("", "file_name", meta["warnings"][-1]))
     for canonical, real in reader.hidden:
         meta["warnings"].append(
             f"Tệp {name}: sheet '{safe_name(real)}' (tên sheet {canonical}) bị ẩn — dvsync không đọc sheet ẩn"
@@ -1145,7 +1163,7 @@ def _worker_init(parent: int, memory_mb: int) -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the pool's own shutdown still ends the workers
         pass
-    if os.getppid() != parent:  # the parent died before the signal was armed
+    if parent and os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
     if memory_mb > 0:
         try:
@@ -1182,7 +1200,8 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
             max_workers=workers,
             mp_context=ctx,
             initializer=_worker_init,
-            initargs=(os.getpid(), WORKER_MEMORY_MB),
+            # A fork server's workers are its children (it ends with the run): no parent check.
+            initargs=(0 if ctx is not None else os.getpid(), WORKER_MEMORY_MB),
         )
         list(pool.map(int, range(workers)))  # start every process now
     return pool

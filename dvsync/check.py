@@ -13,7 +13,7 @@ from typing import TextIO
 
 import pandas as pd
 
-from connectors.workbooks import notes_frame, parse_workbook
+from connectors.workbooks import notes_frame, parse_workbook, safe_name
 from schemas.contract import (
     CANDIDATE_KINDS,
     INFO_LABELS,
@@ -39,7 +39,7 @@ def check_workbook(path: Path | str, out: TextIO | None = None) -> int:
     def say(text: str = "") -> None:
         print(text, file=out)
 
-    say(f"Kiểm tra tệp: {path.name}")
+    say(f"Kiểm tra tệp: {safe_name(path.name)}")
     if res.error:
         say(f"  LỖI: {res.error}")
         say("Kết quả: tệp chưa dùng được — sửa lỗi trên rồi kiểm tra lại.")
@@ -49,6 +49,10 @@ def check_workbook(path: Path | str, out: TextIO | None = None) -> int:
     created_text = pd.Timestamp(created).strftime("%d/%m/%Y") if pd.notna(created) else "(trống)"
     period = meta["period"]
     say(f"  Chi bộ {meta['cell_code']}, kỳ {period[5:]}/{period[:4]}, ngày lập {created_text}")
+    say(
+        f"  Tên tệp/thư mục có mã chi bộ {meta['cell_code']}: đúng quy tắc (mỗi chi bộ chỉ gửi báo cáo "
+        "của mình; tệp mang mã chi bộ khác bị loại)"
+    )
     for sheet, n in meta["rows_read"].items():
         say(
             f"  Sheet {sheet}: {n} dòng đọc, {meta['rows_accepted'][sheet]} dòng nhận, "
@@ -75,7 +79,7 @@ def check_workbook(path: Path | str, out: TextIO | None = None) -> int:
     must_fix = must_fix or len(q) > 0 or bool((notes["severity"] == "warn").any() if len(notes) else False)
     say("")
     if must_fix:
-        say("Kết quả: CẦN SỬA — sửa các dòng trên rồi chạy lại: dvsync check " + path.name)
+        say("Kết quả: CẦN SỬA — sửa các dòng trên rồi chạy lại: dvsync check " + safe_name(path.name))
         return 1
     say("Kết quả: tệp hợp lệ, có thể gửi.")
     return 0
@@ -126,7 +130,8 @@ def write_template(path: Path | str) -> Path:
     info.set_column(0, 0, 22)
     info.set_column(1, 1, 30, text)
     hints = {
-        "cell_code": "ví dụ 93.015.000.001.002",
+        "cell_code": "ví dụ 93.015.000.001.002 — tên tệp (hoặc thư mục chứa tệp) phải có mã này, "
+        "ví dụ 93.015.000.001.002_2026-10.xlsx; tệp mang mã chi bộ khác bị loại",
         "period": "MM/YYYY, ví dụ 10/2026",
         "created_on": "dd/mm/yyyy",
         "secretary": "họ và tên",

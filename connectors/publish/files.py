@@ -131,6 +131,7 @@ def write_quarantine_csv(q: pd.DataFrame, path: Path) -> Path:
     """quarantine.csv: QUARANTINE_COLUMNS first, then extras (``severity``: ``error`` for a rejected
     row or file, ``warning`` for a field-level fault of an accepted one). ``value`` is masked by
     column already; any other 9-12 digit run, in any column, is masked here too."""
+    q = q.drop(columns=[c for c in q.columns if str(c).startswith("_")])  # internal (e.g. _cell)
     if "severity" in q.columns:
         q = q.assign(severity=q["severity"].astype("string").fillna("error"))
     return atomic_write_bytes(path, _csv_bytes(q, QUARANTINE_COLUMNS, QUARANTINE_SORT, mask_ids=True))

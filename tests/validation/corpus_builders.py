@@ -58,6 +58,7 @@ def write_workbook(
     text_ids: bool = True,
     merge_header: str | None = None,
     formulas: bool = False,
+    formula_text: bool = True,
 ) -> Path:
     """A workbook as a cell would send it. ``sheets`` maps sheet name -> rows (first row = header);
     values: str written as text (text_ids) , numbers as numbers, dates as Excel dates."""
@@ -79,7 +80,7 @@ def write_workbook(
                     continue
                 if isinstance(v, dt.datetime | dt.date):
                     ws.write_datetime(i, j, dt.datetime(v.year, v.month, v.day), date_fmt)
-                elif isinstance(v, str) and v.startswith("="):
+                elif isinstance(v, str) and v.startswith("=") and formula_text:
                     ws.write_formula(i, j, v)
                 elif isinstance(v, str):
                     ws.write_string(i, j, v)
