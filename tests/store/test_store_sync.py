@@ -234,7 +234,17 @@ def test_quarantine_keeps_lineage(store, wb):
     counts = store.load_workbooks([book, broken])
     assert counts["loaded"] == 1 and counts["rejected"] == 1
     q = store.quarantine("2026-10")
-    assert list(q.columns) == ["source", "sheet", "row", "column", "rule", "value", "message", "severity", "_cell"]
+    assert list(q.columns) == [
+        "source",
+        "sheet",
+        "row",
+        "column",
+        "rule",
+        "value",
+        "message",
+        "severity",
+        "_cell",
+    ]
     assert len(q) == 2
     row = q[q["sheet"] == "DanhSach"].iloc[0]
     assert row["row"] == 7 and row["source"] == "C1_2026-10.xlsx"
