@@ -125,10 +125,19 @@ class PartitionSpill:
             lo, hi = int(bounds[p]), int(bounds[p + 1])
             piece = rows.slice(lo, hi - lo)
             folder = self._part_dir(p)
-            folder.mkdir(parents=True, exist_ok=True)
             path = str(folder / f"{table}-{k:06d}.arrow")
-            with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, piece.schema) as writer:
-                writer.write_table(piece)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, piece.schema) as writer:
+                    writer.write_table(piece)
+            except OSError as exc:  # a full disk or a forbidden folder: exit 3, one line
+                from schemas.errors import OutputError
+
+                reason = exc.strerror or " ".join(str(exc).split())[:200]
+                raise OutputError(
+                    f"không ghi được tệp phân vùng vào {self.folder.parent}: {reason} "
+                    "(DVSYNC_WORK_DIR); bộ kết quả đã công bố trước đó vẫn nguyên vẹn"
+                ) from None
             self._rows[p][table] = self._rows[p].get(table, 0) + piece.num_rows
 
 
