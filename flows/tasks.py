@@ -342,7 +342,9 @@ def file_faults(workbooks: pd.DataFrame, period: str, present: set[str] | None =
             "severity": np.where(bad["checksum"].str.startswith("skipped:"), "warning", "error"),
             # The cell a rejected file is about: its own ThongTin when read, else the one code its
             # name or folder carries (the committee of that cell sees the line).
-            "_cell": bad["cell_code"].astype("object").where(
+            "_cell": bad["cell_code"]
+            .astype("object")
+            .where(
                 bad["cell_code"].notna(),
                 bad["file"].map(cell_of_name),
             ),
@@ -513,6 +515,7 @@ def publish(
                 inp.as_of.date(),
                 workers=inp.workers,
                 roots=[committee] if committee else None,  # an audit's subtree is headed by its committee
+                quarantine=quarantine,  # each committee sees its cells' workbook faults (#15)
             )
             store = ResultsStore(inp.results)
             try:

@@ -94,6 +94,34 @@ class WorkbookJob(TypedDict):
     resolved: dict[str, int]  # list code -> findings resolved since the last run
     names: dict[str, str]  # org code -> name, for the codes in rows
     list_order: list[str]  # list codes in publication order
+    # Quarantine lines of the cells' own workbooks in this subtree (issue #15): SUBMISSION_COLUMNS
+    # values; optional (absent or empty: no sheet).
+    submission_lines: list[tuple]
+
+
+SUBMISSION_COLUMNS = ["cell_code", "source", "sheet", "row", "column", "severity", "message", "value"]
+SUBMISSION_SHEET = "Lỗi bảng nộp"
+_SUBMISSION_HEADERS = {
+    "cell_code": "Chi bộ",
+    "source": "Tệp",
+    "sheet": "Sheet",
+    "row": "Dòng",
+    "column": "Cột",
+    "severity": "Mức độ",
+    "message": "Nội dung cần sửa",
+    "value": "Giá trị (đã che)",
+}
+_SUBMISSION_WIDTHS = {
+    "cell_code": 20,
+    "source": 30,
+    "sheet": 11,
+    "row": 7,
+    "column": 16,
+    "severity": 10,
+    "message": 70,
+    "value": 16,
+}
+_LINE_SEVERITY = {"error": "Bị loại", "warning": "Cần sửa"}
 
 
 def to_ddmmyyyy(value: str | None) -> str:
@@ -318,6 +346,15 @@ def _write_summary(
         else:
             ws.write_string(row, 6, "", fmt.row[fill, "text"])
         ws.write_number(row, 7, job["resolved"].get(code, 0), fmt.row[fill, "num"])
+    if job.get("submission_lines"):
+        n_lines = len(job["submission_lines"])
+        ws.write_url(
+            5,
+            1,
+            f"internal:'{SUBMISSION_SHEET}'!A1",
+            fmt.link,
+            f"Bảng nộp của các chi bộ có {n_lines} lỗi cần sửa (sheet {SUBMISSION_SHEET})",
+        )
     if not codes:
         row = top + 1
         ws.write_string(row, 1, "Không có phát hiện nào.", fmt.cell)
@@ -354,6 +391,40 @@ def _write_summary(
     ws.activate()
 
 
+def _write_submission_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, job: WorkbookJob) -> None:
+    """The faults of the cells' own workbooks: rows rejected and field-level warnings (a value
+    blanked, an ID disagreeing), files rejected or left unread, so the committee sees what its
+    cells must fix. Every value is written as a string (never a formula)."""
+    lines = [dict(zip(SUBMISSION_COLUMNS, r, strict=True)) for r in job.get("submission_lines") or []]
+    ws = wb.add_worksheet(SUBMISSION_SHEET)
+    ws.set_tab_color(SEVERITY_TAB["warning"])
+    ws.write_string(0, 0, "LỖI TRONG BẢNG NỘP CỦA CÁC CHI BỘ", fmt.title)
+    ws.write_string(
+        1,
+        0,
+        f"{job['org_name']} ({job['org_code']}) — lập ngày {to_ddmmyyyy(job['as_of'])} — "
+        "chi bộ sửa bảng nộp rồi gửi lại (kiểm tra trước bằng: dvsync check TỆP.xlsx)",
+        fmt.subtitle,
+    )
+    ws.set_column(0, 0, 5)
+    for j, c in enumerate(SUBMISSION_COLUMNS, start=1):
+        ws.set_column(j, j, _SUBMISSION_WIDTHS[c])
+    ws.write_string(HEADER_ROW, 0, "STT", fmt.header)
+    for j, c in enumerate(SUBMISSION_COLUMNS, start=1):
+        ws.write_string(HEADER_ROW, j, _SUBMISSION_HEADERS[c], fmt.header)
+    for i, r in enumerate(lines):
+        row = HEADER_ROW + 1 + i
+        sev = r["severity"] if r["severity"] in SEVERITY_FILL else "warning"
+        ws.write_number(row, 0, i + 1, fmt.row[sev, "num"])
+        for j, c in enumerate(SUBMISSION_COLUMNS, start=1):
+            v = r[c]
+            text = _LINE_SEVERITY.get(v or "", v or "") if c == "severity" else ("" if v is None else str(v))
+            ws.write_string(row, j, text, fmt.row[sev, "wrap" if c == "message" else "text"])
+    ws.freeze_panes(HEADER_ROW + 1, 0)
+    ws.autofilter(HEADER_ROW, 0, HEADER_ROW + len(lines), len(SUBMISSION_COLUMNS))
+    _print_setup(ws, job["org_name"], SUBMISSION_SHEET, HEADER_ROW)
+
+
 def write_workbook(job: WorkbookJob) -> str:
     """Write one committee workbook at ``job['path']``; returns the org code."""
     rows = [dict(zip(ROW_COLUMNS, r, strict=True)) for r in job["rows"]]
@@ -379,6 +450,8 @@ def write_workbook(job: WorkbookJob) -> str:
     order = [c for c in job["list_order"] if c in by_list] + sorted(set(by_list) - set(job["list_order"]))
     for code in order:
         _write_list_sheet(wb, fmt, job, code, by_list[code])
+    if job.get("submission_lines"):
+        _write_submission_sheet(wb, fmt, job)
     wb.close()
     return job["org_code"]
 

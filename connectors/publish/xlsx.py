@@ -173,6 +173,7 @@ def write_committee_workbooks(
     *,
     writer: Callable[[list[WorkbookJob]], list[str]] | None = None,
     roots: Iterable[str] | None = None,
+    quarantine: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Publish every committee's workbook under ``out_dir/committees``.
 
@@ -183,6 +184,9 @@ def write_committee_workbooks(
     ``committees/_ban-to-chuc/`` (``board``: its path). ``roots``: organisations that head the
     tree besides those without a parent (an audit publishes its committee's subtree).
     ``writer`` replaces the batch writer (tests inject failures with it; it runs in-process).
+    ``quarantine`` (quarantine.csv's lines with a ``_cell`` column naming the cell whose workbook
+    each line is about): every committee also gets the lines of its subtree's cells, on a sheet
+    of their own (issue #15: warnings reach the committee).
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -230,7 +234,8 @@ def write_committee_workbooks(
         if (~is_open).any()
         else pd.Series(dtype=int)
     )
-    has_findings = set(placed["ancestor"])
+    sub_lines = _submission_lines(quarantine, pairs)
+    has_findings = set(placed["ancestor"]) | set(sub_lines)
     active = _truthy(publish["active"]) if "active" in publish.columns else pd.Series(True, publish.index)
     committees = sorted(set(publish.loc[active.to_numpy(), "org_code"]) | has_findings)
     if BOARD_CODE not in committees and BOARD_CODE in _read_manifest(folder):
@@ -265,6 +270,9 @@ def write_committee_workbooks(
             json.dumps([FORMAT_VERSION, code, names_digest, res, order], ensure_ascii=False).encode("utf-8")
         )
         h.update(row_hash[lo:hi].tobytes())
+        lines = sub_lines.get(code, [])
+        if lines:
+            h.update(json.dumps(lines, ensure_ascii=False, default=str).encode("utf-8"))
         digest = h.hexdigest()
         try:
             final = committee_workbook_path(out_dir, code)
@@ -290,6 +298,7 @@ def write_committee_workbooks(
                 resolved=res,
                 names=sub_names,
                 list_order=order,
+                submission_lines=lines,
             )
         )
 
@@ -338,6 +347,33 @@ def write_committee_workbooks(
         seconds,
     )
     return result
+
+
+def _submission_lines(quarantine: pd.DataFrame | None, pairs: pd.DataFrame) -> dict[str, list[tuple]]:
+    """Committee code -> the quarantine lines of the cells of its subtree (SUBMISSION_COLUMNS
+    values, sorted), from the lines that name their cell (``_cell``)."""
+    from connectors.publish._workbook import SUBMISSION_COLUMNS
+
+    if quarantine is None or "_cell" not in quarantine.columns or quarantine.empty:
+        return {}
+    q = quarantine[quarantine["_cell"].notna()].copy()
+    if q.empty:
+        return {}
+    if "severity" not in q.columns:
+        q["severity"] = "error"
+    q["cell_code"] = q["_cell"].astype("string")
+    q["_rown"] = pd.to_numeric(q["row"], errors="coerce") if "row" in q.columns else pd.NA
+    for c in SUBMISSION_COLUMNS:
+        q[c] = q[c].astype("string") if c != "row" else q[c].astype("Int64").astype("string")
+    m = q.merge(pairs, left_on="cell_code", right_on="org_code", how="inner", suffixes=("", "_p"))
+    m = m.sort_values(
+        ["ancestor", "cell_code", "source", "sheet", "_rown", "column"], kind="mergesort", na_position="first"
+    )
+    out: dict[str, list[tuple]] = {}
+    values = [m[c].to_numpy(dtype=object, na_value=None) for c in SUBMISSION_COLUMNS]
+    for anc, row in zip(m["ancestor"].to_numpy(dtype=object), zip(*values, strict=True), strict=True):
+        out.setdefault(str(anc), []).append(tuple(row))
+    return out
 
 
 def _run_jobs(

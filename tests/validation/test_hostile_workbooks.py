@@ -544,3 +544,88 @@ def _state(pid: int) -> str:
 
 def test_corpus_size() -> None:
     assert len(ATTACKS) >= 28
+
+
+def test_cell_faults_reach_the_committee_workbook(tmp_path: Path) -> None:
+    """The quarantine lines of a cell's workbook (warnings too) are on a sheet of its grassroots
+    committee's workbook, values as strings (never formulas); another committee does not get them."""
+    import openpyxl
+
+    from connectors.publish.xlsx import committee_workbook_path, write_committee_workbooks
+    from schemas.contract import FINDING_COLUMNS
+
+    orgs = pd.DataFrame(
+        [
+            {
+                "org_code": "93.015.000.000.000",
+                "name": "Đảng bộ",
+                "kind": "upper",
+                "parent_code": None,
+                "active": 1,
+            },
+            {
+                "org_code": "93.015.000.001.000",
+                "name": "ĐB cơ sở A",
+                "kind": "grassroots_committee",
+                "parent_code": "93.015.000.000.000",
+                "active": 1,
+            },
+            {
+                "org_code": CELL,
+                "name": "Chi bộ 2",
+                "kind": "cell",
+                "parent_code": "93.015.000.001.000",
+                "active": 1,
+            },
+            {
+                "org_code": "93.015.000.002.000",
+                "name": "ĐB cơ sở B",
+                "kind": "grassroots_committee",
+                "parent_code": "93.015.000.000.000",
+                "active": 1,
+            },
+        ]
+    )
+    q = pd.DataFrame(
+        [
+            {
+                "source": f"{CELL}_x.xlsx",
+                "sheet": "DanhSach",
+                "row": 5,
+                "column": "birth_date",
+                "rule": "unreadable_date",
+                "value": "1980",
+                "message": "Dòng 5: Ngày sinh không đọc được (đã bỏ trống giá trị này)",
+                "severity": "warning",
+                "_cell": CELL,
+            },
+            {
+                "source": f"{CELL}_x.xlsx",
+                "sheet": "XepLoai",
+                "row": 3,
+                "column": "rating",
+                "rule": "unknown_value",
+                "value": '=HYPERLINK("x")',
+                "message": "Dòng 3: Xếp loại không thuộc danh sách",
+                "severity": "error",
+                "_cell": CELL,
+            },
+        ]
+    )
+    findings = pd.DataFrame(columns=FINDING_COLUMNS)
+    write_committee_workbooks(
+        findings, orgs, tmp_path, pd.Timestamp("2026-11-16").date(), workers=1, quarantine=q
+    )
+    wb = openpyxl.load_workbook(committee_workbook_path(tmp_path, "93.015.000.001.000"))
+    ws = wb["Lỗi bảng nộp"]
+    values = [[c.value for c in row] for row in ws.iter_rows(min_row=5)]
+    assert (
+        len(values) == 2
+        and values[0][1] == CELL
+        and "Ngày sinh" in values[1][7]
+        or "Ngày sinh" in values[0][7]
+    )
+    cell = next(c for row in ws.iter_rows(min_row=5) for c in row if c.value == '=HYPERLINK("x")')
+    assert cell.data_type == "s"  # a string, not a formula
+    other = committee_workbook_path(tmp_path, "93.015.000.002.000")
+    assert not other.exists() or "Lỗi bảng nộp" not in openpyxl.load_workbook(other).sheetnames
