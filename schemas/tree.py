@@ -287,9 +287,9 @@ def detached(organizations: pd.DataFrame, roots: Iterable[str] | None = None) ->
     with a null ``parent_code``, or one of ``roots`` (an audit's committee heads its subtree)."""
     tree = OrgTree.of(organizations)
     top = tree.top
-    is_root = tree.parent_code.isna().to_numpy()
+    is_root = tree.parent_code.isna().to_numpy(dtype=bool)
     if roots is not None:
-        is_root |= tree.codes.isin(list(roots))
+        is_root = is_root | tree.codes.isin(list(roots))
     # the top of a chain is a root, or a root lies on the way up (an audit's committee)
     rooted = np.where(top >= 0, is_root[np.maximum(top, 0)], False)
     rooted |= tree.nearest(is_root) >= 0
