@@ -10,6 +10,7 @@ import pandas as pd
 from rules.common import add_years, dmy, dmy1, emit, flag, none, txt
 from rules.normalize import fold_name, mask_id, restore_id
 from schemas.contract import CANDIDATE_KINDS, RATING_LABELS
+from schemas.labels import PERSON_TYPE_LABELS, org_names, org_phrase
 
 MIN_AGE, MAX_AGE = 18, 60
 CERTIFICATE_YEARS = 5
@@ -88,7 +89,9 @@ def assess_candidates(candidates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataF
 
 
 # Source: seeds 000 and 001 §1.2 (tiêu chuẩn kết nạp); KH 71-KH/ĐU (thẩm tra lý lịch 100%).
-def admission(candidates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+def admission(
+    candidates: pd.DataFrame, as_of: pd.Timestamp, organizations: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """ADMISSION_ELIGIBLE / ADMISSION_NOT_ELIGIBLE for each CamTinh row of the period's workbooks;
     the detail of a failure names each failed criterion. field = cadre/student."""
     if candidates.empty:
@@ -104,9 +107,9 @@ def admission(candidates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
         + ", sinh "
         + txt(dmy(c["birth_date"]), "?")
         + ", "
-        + txt(c["candidate_kind"], "đối tượng ?")
-        + ") do chi bộ "
-        + txt(c["cell_code"])
+        + txt(c["_kind"].map(PERSON_TYPE_LABELS).astype("string").fillna(c["candidate_kind"]), "đối tượng ?")
+        + ") do "
+        + txt(org_phrase(c["cell_code"], None if organizations is None else org_names(organizations)))
         + " đề nghị"
     )
     ok, ko = c[c["_ok"]], c[~c["_ok"]]

@@ -117,9 +117,7 @@ def dossier_missing_doc(
         + ") thiếu "
         + label
         + year_txt
-        + " ("
-        + req["doc_type"]
-        + ")."
+        + "."
     )
     return emit(
         "DOSSIER_MISSING_DOC",

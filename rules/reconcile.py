@@ -82,29 +82,33 @@ def tree_rules(central: CentralData, submissions: SubmissionData, ctx: RunContex
     sos = tr.still_on_sender_pairs(transfers, members, roster)
     out["transfers"] = _concat(
         [
-            tr.transfer_overdue(transfers, scr, as_of, paired_in),
-            tr.transfer_not_notified(transfers, scr, paired_out),
-            tr.transfer_dossier_missing(transfers, scr, paired_in),
+            tr.transfer_overdue(transfers, scr, as_of, paired_in, organizations=orgs),
+            tr.transfer_not_notified(transfers, scr, paired_out, organizations=orgs),
+            tr.transfer_dossier_missing(transfers, scr, paired_in, organizations=orgs),
             tr.transfer_unmatched_in(transfers, transfers_in, orgs),
-            tr.transfer_still_on_sender(transfers, members, roster, sos),
-            tr.temp_transfer_expired(transfers, scr, as_of),
-            tr.transfer_fees_gap(transfers, scr),
+            tr.transfer_still_on_sender(transfers, members, roster, sos, organizations=orgs),
+            tr.temp_transfer_expired(transfers, scr, as_of, organizations=orgs),
+            tr.transfer_fees_gap(transfers, scr, organizations=orgs),
         ]
     )
     match = ro.match_roster(members, roster)  # the rosters joined to central once, for every rule
     out["roster"] = _concat(
         [
-            ro.roster_missing_in_cell(members, roster, transfers, cells_sent, period, match),
-            ro.roster_not_in_central(members, roster, period, match),
-            ro.roster_wrong_cell(members, roster, sos, match),
-            ro.roster_inactive_listed(members, roster, sos, match),
-            ro.roster_field_mismatch(members, roster, match),
-            ro.duplicate_person(members, roster, match),
+            ro.roster_missing_in_cell(
+                members, roster, transfers, cells_sent, period, match, organizations=orgs
+            ),
+            ro.roster_not_in_central(members, roster, period, match, organizations=orgs),
+            ro.roster_wrong_cell(members, roster, sos, match, organizations=orgs),
+            ro.roster_inactive_listed(members, roster, sos, match, organizations=orgs),
+            ro.roster_field_mismatch(members, roster, match, organizations=orgs),
+            ro.duplicate_person(members, roster, match, organizations=orgs),
             ro.submission_missing(orgs, members, cells_sent, period),
         ]
     )
     out["screening"] = sc.screen_transfer_rules(scr, out["transfers"])
-    out["admission"] = ad.admission(period_rows(submissions.candidates, wb, period), as_of)
+    out["admission"] = ad.admission(
+        period_rows(submissions.candidates, wb, period), as_of, organizations=orgs
+    )
     return out
 
 

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from rules.common import (
-    FIELD_LABELS,
     dmy,
     emit,
     id_key,
@@ -28,8 +27,14 @@ from rules.common import (
 )
 from rules.normalize import fold_name
 from schemas.contract import CELL_KINDS, ROSTER_FIELDS
+from schemas.labels import FIELD_LABELS, org_names, org_phrase
 
 _PAIR = ["member_code", "cell_code"]
+
+
+def _org(codes: pd.Series, organizations: pd.DataFrame | None) -> pd.Series:
+    """Cells named as a person reads them: "Chi bộ 3 (93.001.000.003)" (schemas.labels)."""
+    return org_phrase(codes, None if organizations is None else org_names(organizations))
 
 
 def match_roster(members: pd.DataFrame, roster: pd.DataFrame) -> np.ndarray:
@@ -100,6 +105,7 @@ def roster_missing_in_cell(
     cells_sent: pd.Index,
     period: str,
     match: np.ndarray | None = None,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Central member active/exempt in cell C, C sent a workbook, C's roster lacks them (own or guest),
     and no official transfer of theirs out of C is in transit (in transit: expected on neither roster)."""
@@ -127,8 +133,8 @@ def roster_missing_in_cell(
         + txt(m["full_name"])
         + ") "
         + status_label(m["status"])
-        + " tại chi bộ "
-        + txt(m["cell_code"])
+        + " tại "
+        + txt(_org(m["cell_code"], organizations))
         + " theo CSDL trung ương nhưng không có trong danh sách chi bộ gửi kỳ "
         + month_label(period)
         + "."
@@ -146,7 +152,11 @@ def roster_missing_in_cell(
 
 # Source: contract §4 ROSTER_NOT_IN_CENTRAL; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
 def roster_not_in_central(
-    members: pd.DataFrame, roster: pd.DataFrame, period: str, match: np.ndarray | None = None
+    members: pd.DataFrame,
+    roster: pd.DataFrame,
+    period: str,
+    match: np.ndarray | None = None,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """A roster row (own or guest) whose member code central does not know."""
     unknown = _match(members, roster, match) < 0
@@ -156,8 +166,8 @@ def roster_not_in_central(
     row = txt(r["_row"].astype("string") if "_row" in r.columns else None)
     where = ("dòng " + row + " ").where(row != "", "")
     detail = (
-        "Danh sách chi bộ "
-        + txt(r["cell_code"])
+        "Danh sách đảng viên của "
+        + txt(_org(r["cell_code"], organizations))
         + " kỳ "
         + month_label(period)
         + " ("
@@ -185,6 +195,7 @@ def roster_wrong_cell(
     roster: pd.DataFrame,
     still_on_sender: pd.DataFrame | None = None,
     match: np.ndarray | None = None,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Own row in cell X while central has the member (active/exempt) in another cell.
 
@@ -203,10 +214,10 @@ def roster_wrong_cell(
         + txt(r["member_code"])
         + " ("
         + txt(r["full_name_c"])
-        + ") được chi bộ "
-        + txt(r["cell_code"])
-        + " kê khai là đảng viên của chi bộ, nhưng CSDL trung ương ghi sinh hoạt tại chi bộ "
-        + txt(r["cell_code_c"])
+        + ") được "
+        + txt(_org(r["cell_code"], organizations))
+        + " kê khai là đảng viên của chi bộ, nhưng CSDL trung ương ghi sinh hoạt tại "
+        + txt(_org(r["cell_code_c"], organizations))
         + "."
     )
     return emit(
@@ -227,6 +238,7 @@ def roster_inactive_listed(
     roster: pd.DataFrame,
     still_on_sender: pd.DataFrame | None = None,
     match: np.ndarray | None = None,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """On a roster (own or guest) while central says transferred_out/deceased/removed/expelled/left."""
     pos = _match(members, roster, match)
@@ -242,8 +254,8 @@ def roster_inactive_listed(
         + txt(r["member_code"])
         + " ("
         + txt(r["full_name_c"])
-        + ") có tên trong danh sách chi bộ "
-        + txt(r["cell_code"])
+        + ") có tên trong danh sách đảng viên của "
+        + txt(_org(r["cell_code"], organizations))
         + " nhưng theo CSDL trung ương "
         + status_label(r["status_c"])
         + since_txt
@@ -277,7 +289,10 @@ def _display(name: str, s: pd.Series) -> pd.Series:
 
 # Source: contract §4 ROSTER_FIELD_MISMATCH; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
 def roster_field_mismatch(
-    members: pd.DataFrame, roster: pd.DataFrame, match: np.ndarray | None = None
+    members: pd.DataFrame,
+    roster: pd.DataFrame,
+    match: np.ndarray | None = None,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per roster row of a known member and per field: both values present and different after
     normalisation (names folded for case/NFC/tone placement, IDs restored, dates as dates)."""
@@ -307,8 +322,8 @@ def roster_field_mismatch(
             + txt(d["member_code"])
             + " khác nhau: CSDL trung ương ghi '"
             + txt(cv)
-            + "', danh sách chi bộ "
-            + txt(d["cell_code"])
+            + "', danh sách đảng viên của "
+            + txt(_org(d["cell_code"], organizations))
             + " ghi '"
             + txt(kv)
             + "'."
@@ -330,7 +345,10 @@ def roster_field_mismatch(
 
 # Source: contract §4 DUPLICATE_PERSON; CT 51-CT/TW (số định danh cá nhân là khoá).
 def duplicate_person(
-    members: pd.DataFrame, roster: pd.DataFrame, match: np.ndarray | None = None
+    members: pd.DataFrame,
+    roster: pd.DataFrame,
+    match: np.ndarray | None = None,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """(a) member codes (any status) sharing a personal ID, one finding per code;
     (b) one member code on two or more cells' rosters as own, one finding per listing cell."""
@@ -375,20 +393,29 @@ def duplicate_person(
     own = roster[_PAIR].iloc[rows]
     if not own.empty:
         cells = own.groupby("member_code")["cell_code"].agg(lambda s: ", ".join(sorted(s.astype(str))))
-        own = own.assign(_cells=own["member_code"].map(cells).astype("string"))
+        named = (
+            own.assign(_o=txt(_org(own["cell_code"], organizations)))
+            .sort_values("cell_code")
+            .groupby("member_code")["_o"]
+            .agg("; ".join)
+        )
+        own = own.assign(
+            _cells=own["member_code"].map(cells).astype("string"),
+            _named=own["member_code"].map(named).astype("string"),
+        )
         at = pos[rows]
         central = pd.Series(pd.NA, index=own.index, dtype="string")
         central[at >= 0] = members["cell_code"].iloc[at[at >= 0]].to_numpy()
         own = own.assign(_central=central).reset_index(drop=True)
-        central_txt = ("; CSDL trung ương ghi chi bộ " + txt(own["_central"])).where(
-            own["_central"].notna(), ""
-        )
+        central_txt = (
+            "; CSDL trung ương ghi sinh hoạt tại " + txt(_org(own["_central"], organizations))
+        ).where(own["_central"].notna(), "")
         detail = (
             "Đảng viên "
             + txt(own["member_code"])
             + " có tên là đảng viên chính thức của chi bộ trong danh sách của "
             + "nhiều chi bộ: "
-            + own["_cells"]
+            + own["_named"]
             + central_txt
             + "."
         )
@@ -421,11 +448,8 @@ def submission_missing(
     if orgs.empty:
         return none()
     detail = (
-        "Chi bộ "
-        + txt(orgs["org_code"])
-        + " ("
-        + txt(orgs["name"])
-        + ") chưa gửi báo cáo kỳ "
+        txt(_org(orgs["org_code"], organizations))
+        + " chưa gửi báo cáo kỳ "
         + month_label(period)
         + " (CSDL trung ương ghi "
         + orgs["_n"].astype("string")

@@ -82,7 +82,7 @@ def screen_transfer_rules(members: pd.DataFrame, transfer_findings: pd.DataFrame
         }
     )
     why = (
-        (labels.astype("string") + " (" + txt(f["ref"]) + ")")
+        (labels.astype("string") + " (mã chuyển sinh hoạt " + txt(f["ref"]) + ")")
         .groupby(f["member_code"])
         .agg(lambda s: "; ".join(sorted(set(s))))
     )
@@ -156,9 +156,7 @@ def screen_low_standing(members: pd.DataFrame, screening: pd.DataFrame, period: 
     note_txt = (": " + note).where(note != "", "")
     detail = (
         _who(s)
-        + " được chi bộ "
-        + txt(s["cell_code"])
-        + " đánh giá thuộc nhóm 4 (thiếu gương mẫu, uy tín thấp) kỳ "
+        + " được chi bộ đánh giá (sheet DanhGia) thuộc nhóm 4 (thiếu gương mẫu, uy tín thấp) kỳ "
         + s["period"].astype("string").str.slice(5, 7)
         + "/"
         + s["period"].astype("string").str.slice(0, 4)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from rules.calendar import add_working_days
 from rules.common import ancestors, dmy, dmy1, emit, isin, month_labels, none, own_rows, screened, txt
+from schemas.labels import org_names, org_phrase
 
 OVERDUE_WORKING_DAYS = 30  # QĐ 294 point 6.3.1: present the letter within 30 working days
 
@@ -25,6 +26,12 @@ def _screened_transfers(transfers: pd.DataFrame, members: pd.DataFrame) -> pd.Da
         columns={"full_name": "_name", "cell_code": "_member_cell"}
     )
     return transfers.merge(m, on="member_code", how="inner")
+
+
+def _org(codes: pd.Series, organizations: pd.DataFrame | None) -> pd.Series:
+    """Organisations by name and code: "Chi bộ 3 (93.001.000.003)"; a to_org outside the
+    database's scope: "93.999 (ngoài phạm vi CSDL)" (schemas.labels.org_phrase, one map)."""
+    return txt(org_phrase(codes, None if organizations is None else org_names(organizations)))
 
 
 def _who(t: pd.DataFrame) -> pd.Series:
@@ -94,6 +101,7 @@ def transfer_overdue(
     members: pd.DataFrame,
     as_of: pd.Timestamp,
     paired_in: pd.DataFrame | None = None,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Official transfer in transit (not received) and as_of > letter_date + 30 working days."""
     t = _screened_transfers(transfers, members)
@@ -107,8 +115,8 @@ def transfer_overdue(
     t = _with_pairs(t, None, paired_in)
     said = dmy(t["_in_received"])
     cell_note = (
-        " Chi bộ "
-        + txt(t["_in_cell"])
+        " "
+        + _org(t["_in_cell"], organizations)
         + " báo đã tiếp nhận ngày "
         + txt(said)
         + " nhưng CSDL trung ương chưa cập nhật."
@@ -117,10 +125,10 @@ def transfer_overdue(
         _who(t)
         + " có giấy giới thiệu chuyển sinh hoạt chính thức ngày "
         + dmy(t["letter_date"])
-        + " từ chi bộ "
-        + txt(t["from_cell"])
+        + " từ "
+        + _org(t["from_cell"], organizations)
         + " đến "
-        + txt(t["to_org"])
+        + _org(t["to_org"], organizations)
         + ", quá hạn 30 ngày làm việc (hạn "
         + dmy(t["_due"])
         + ") mà chưa được tiếp nhận tính đến "
@@ -144,7 +152,10 @@ def transfer_overdue(
 
 # Source: KH 71-KH/ĐU §2.1.3 — phiếu báo đảng viên chuyển sinh hoạt đảng chính thức.
 def transfer_not_notified(
-    transfers: pd.DataFrame, members: pd.DataFrame, paired_out: pd.DataFrame | None = None
+    transfers: pd.DataFrame,
+    members: pd.DataFrame,
+    paired_out: pd.DataFrame | None = None,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Official transfer with no written notice to the receiving committee (notice_sent_on null)."""
     t = _screened_transfers(transfers, members)
@@ -158,10 +169,10 @@ def transfer_not_notified(
     ).where(said.notna(), "")
     detail = (
         _who(t)
-        + " chuyển sinh hoạt chính thức từ chi bộ "
-        + txt(t["from_cell"])
+        + " chuyển sinh hoạt chính thức từ "
+        + _org(t["from_cell"], organizations)
         + " đến "
-        + txt(t["to_org"])
+        + _org(t["to_org"], organizations)
         + " (giấy giới thiệu ngày "
         + txt(dmy(t["letter_date"]), "?")
         + ") nhưng chưa có phiếu báo gửi cấp ủy nơi đến."
@@ -181,7 +192,10 @@ def transfer_not_notified(
 
 # Source: QĐ 294-QĐ/TW point 6.3; HD 01-HD/TW point 8 — the dossier follows the member.
 def transfer_dossier_missing(
-    transfers: pd.DataFrame, members: pd.DataFrame, paired_in: pd.DataFrame | None = None
+    transfers: pd.DataFrame,
+    members: pd.DataFrame,
+    paired_in: pd.DataFrame | None = None,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Official transfer received, but the dossier has not reached the receiving committee."""
     t = _screened_transfers(transfers, members)
@@ -191,8 +205,8 @@ def transfer_dossier_missing(
     t = _with_pairs(t, None, paired_in)
     said = dmy(t["_in_dossier"])
     cell_note = (
-        " Chi bộ "
-        + txt(t["_in_cell"])
+        " "
+        + _org(t["_in_cell"], organizations)
         + " báo đã nhận hồ sơ ngày "
         + txt(said)
         + ", CSDL trung ương chưa cập nhật."
@@ -201,12 +215,12 @@ def transfer_dossier_missing(
         _who(t)
         + " đã được tiếp nhận ngày "
         + dmy(t["received_on"])
-        + " (chuyển từ chi bộ "
-        + txt(t["from_cell"])
+        + " (chuyển từ "
+        + _org(t["from_cell"], organizations)
         + ", giấy giới thiệu ngày "
         + txt(dmy(t["letter_date"]), "?")
         + ") nhưng hồ sơ đảng viên chưa được chuyển đến "
-        + txt(t["to_org"])
+        + _org(t["to_org"], organizations)
         + "."
         + cell_note
     )
@@ -247,13 +261,16 @@ def transfer_unmatched_in(
     inn = inn[inn["_hit"].isna()].drop_duplicates(["member_code", "cell_code"])
     if inn.empty:
         return none()
+    # Where the cell says the member came from: a code is named (and flagged when outside the
+    # database's scope); anything else is kept as the cell wrote it.
     frm = txt(inn.get("from_org"))
+    is_code = frm.str.fullmatch(r"\d{2}(?:\.\d{3}){1,4}").fillna(False).astype(bool)
+    frm = _org(frm, organizations).where(is_code, frm)
     from_txt = (" từ " + frm).where(frm != "", "")
     rec = dmy(inn["received_on"]) if "received_on" in inn.columns else pd.Series(pd.NA, index=inn.index)
     rec_txt = (" ngày " + txt(rec)).where(rec.notna(), "")
     detail = (
-        "Chi bộ "
-        + txt(inn["cell_code"])
+        _org(inn["cell_code"], organizations)
         + " báo tiếp nhận đảng viên "
         + txt(inn["member_code"])
         + from_txt
@@ -293,7 +310,11 @@ def still_on_sender_pairs(
 
 # Source: QĐ 294-QĐ/TW point 6.3 — after the receipt the member belongs to the receiving cell.
 def transfer_still_on_sender(
-    transfers: pd.DataFrame, members: pd.DataFrame, roster: pd.DataFrame, pairs: pd.DataFrame | None = None
+    transfers: pd.DataFrame,
+    members: pd.DataFrame,
+    roster: pd.DataFrame,
+    pairs: pd.DataFrame | None = None,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Official transfer received, member still on the sending cell's roster as own."""
     t = still_on_sender_pairs(transfers, members, roster) if pairs is None else pairs
@@ -302,13 +323,13 @@ def transfer_still_on_sender(
     detail = (
         _who(t)
         + " đã được "
-        + txt(t["to_org"])
+        + _org(t["to_org"], organizations)
         + " tiếp nhận ngày "
         + dmy(t["received_on"])
         + " (giấy giới thiệu ngày "
         + txt(dmy(t["letter_date"]), "?")
-        + ") nhưng vẫn có tên trong danh sách chi bộ "
-        + txt(t["from_cell"])
+        + ") nhưng vẫn có tên trong danh sách đảng viên của "
+        + _org(t["from_cell"], organizations)
         + "."
     )
     return emit(
@@ -326,7 +347,10 @@ def transfer_still_on_sender(
 
 # Source: QĐ 294-QĐ/TW point 6.3.2 — temporary transfer of 3 months to under 1 year.
 def temp_transfer_expired(
-    transfers: pd.DataFrame, members: pd.DataFrame, as_of: pd.Timestamp
+    transfers: pd.DataFrame,
+    members: pd.DataFrame,
+    as_of: pd.Timestamp,
+    organizations: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Temporary transfer past temporary_until (temporary_until < as_of) with no return."""
     t = _screened_transfers(transfers, members)
@@ -340,13 +364,13 @@ def temp_transfer_expired(
     detail = (
         _who(t)
         + " sinh hoạt tạm thời tại "
-        + txt(t["to_org"])
+        + _org(t["to_org"], organizations)
         + " đến ngày "
         + dmy(t["temporary_until"])
         + " đã hết hạn (tính đến "
         + dmy1(as_of)
-        + ") nhưng chưa trở về chi bộ "
-        + txt(t["from_cell"])
+        + ") nhưng chưa trở về "
+        + _org(t["from_cell"], organizations)
         + "."
     )
     return emit(
@@ -363,7 +387,9 @@ def temp_transfer_expired(
 
 
 # Source: QĐ 342-QĐ/TW; QĐ 294-QĐ/TW point 6.3 — fees paid up to the month of the letter.
-def transfer_fees_gap(transfers: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+def transfer_fees_gap(
+    transfers: pd.DataFrame, members: pd.DataFrame, organizations: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """fees_paid_through (YYYY-MM) earlier than the month of letter_date, either kind."""
     t = _screened_transfers(transfers, members)
     t = t[t["fees_paid_through"].notna() & t["letter_date"].notna()]
@@ -378,8 +404,8 @@ def transfer_fees_gap(transfers: pd.DataFrame, members: pd.DataFrame) -> pd.Data
     paid_lbl, letter_lbl = month_labels(t["_paid"]), month_labels(t["_letter_month"])
     detail = (
         _who(t)
-        + " chuyển sinh hoạt từ chi bộ "
-        + txt(t["from_cell"])
+        + " chuyển sinh hoạt từ "
+        + _org(t["from_cell"], organizations)
         + " (giấy giới thiệu ngày "
         + dmy(t["letter_date"])
         + ") mới đóng đảng phí đến hết tháng "
