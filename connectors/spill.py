@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from connectors.central import _pandas_type, _unify, arrow_to_frame
-from dvsync.partitions import MEMBER_TABLES, RECORD, partition_slices, plan_members, route
+from dvsync.partitions import MEMBER_TABLES, RECORD, MemberIndex, partition_slices, plan_members, route
 from schemas.contract import CENTRAL_TABLES
 
 log = logging.getLogger("dvsync.spill")
@@ -62,6 +62,7 @@ class PartitionSpill:
         self.min_partitions = min_partitions
         self.n = 1
         self.member_part = pd.Series(dtype="int64")
+        self._index: MemberIndex | None = None  # the member lookup, built once per run
         self._memory: dict[str, pd.DataFrame] | None = None
         self._rows: list[dict[str, int]] = []
 
@@ -80,6 +81,7 @@ class PartitionSpill:
             self._memory = {"members": members}
             return
         self._memory = None
+        self._index = MemberIndex(self.member_part)  # one hash of the member codes for every chunk
         self.folder.mkdir(parents=True, exist_ok=True)
         self._write_split("members", 0, pa.Table.from_pandas(members, preserve_index=False), members)
 
@@ -118,7 +120,8 @@ class PartitionSpill:
 
     def _write_split(self, table: str, k: int, rows: pa.Table, codes: pd.DataFrame) -> None:
         """Route one chunk by member and append each partition's share as one file."""
-        order, bounds = partition_slices(route(codes, self.member_part), self.n)
+        index = self.member_part if self._index is None else self._index
+        order, bounds = partition_slices(route(codes, index), self.n)
         if order is not None:
             rows = rows.take(pa.array(order))
         for p in range(self.n):

@@ -94,27 +94,75 @@ def member_partitions(
     return first.drop_duplicates("code").set_index("code")["part"]
 
 
-def route(rows: pd.DataFrame, member_partition: pd.Series, column: str = "member_code") -> np.ndarray:
+class MemberIndex:
+    """member code -> partition, with the lookup built once per run and reused for every chunk of
+    every member table (``pc.index_in`` would hash every member code again for each chunk).
+
+    Codes of 1-17 ASCII digits (the usual member code) are looked up as integers (the digits and
+    the length, so "012" and "12" stay apart) in a hash index of int64 built once; any other code
+    in a second index of the remaining codes, also built once."""
+
+    def __init__(self, member_partition: pd.Series) -> None:
+        self.parts = member_partition.to_numpy(dtype=np.int64)
+        keys = _arrow(pd.Series(member_partition.index.astype("string"), copy=False))  # no copy when Arrow
+        numeric, ok = _numeric_keys(keys)
+        self._num_pos = np.flatnonzero(ok)
+        self._num = pd.Index(numeric[ok])
+        self._other_pos = np.flatnonzero(~ok)
+        other = keys.filter(pa.array(~ok)).to_numpy(zero_copy_only=False) if len(self._other_pos) else []
+        self._other = pd.Index(np.asarray(other, dtype=object))
+        for index in (self._num, self._other):
+            index.get_indexer(index[:1])  # builds the hash table now, once
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def lookup(self, codes: pa.Array) -> np.ndarray:
+        """Partition of each code, -1 where the code is not a member's."""
+        out = np.full(len(codes), -1, dtype=np.int64)
+        numeric, ok = _numeric_keys(codes)
+        if ok.any():
+            pos = self._num.get_indexer(numeric[ok])
+            out[ok] = np.where(pos >= 0, self.parts[self._num_pos[np.maximum(pos, 0)]], -1)
+        rest = ~ok & ~np.asarray(codes.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        if rest.any() and len(self._other):
+            values = codes.filter(pa.array(rest)).to_numpy(zero_copy_only=False)
+            pos = self._other.get_indexer(np.asarray(values, dtype=object))
+            out[rest] = np.where(pos >= 0, self.parts[self._other_pos[np.maximum(pos, 0)]], -1)
+        return out
+
+
+_DIGITS = r"^[0-9]{1,17}$"
+
+
+def _numeric_keys(codes: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 key, is-digits mask): the digits' value times 32 plus their count, for codes of
+    1-17 ASCII digits (injective: < 10**17 * 32 < 2**63); 0 and False for the others."""
+    ok = pc.fill_null(pc.match_substring_regex(codes, _DIGITS), False)
+    value = pc.cast(pc.if_else(ok, codes, "0"), pa.int64()).to_numpy(zero_copy_only=False)
+    length = pc.fill_null(pc.utf8_length(codes), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    mask = np.asarray(ok.to_numpy(zero_copy_only=False), dtype=bool)
+    return np.where(mask, value * 32 + length, 0), mask
+
+
+def route(
+    rows: pd.DataFrame, member_partition: pd.Series | MemberIndex, column: str = "member_code"
+) -> np.ndarray:
     """Partition of every row by its member code (normalised as validation will); rows of an
-    unknown member go to partition 0, where validation and the rules see them as before."""
-    if rows.empty or column not in rows.columns or member_partition.empty:
+    unknown member go to partition 0, where validation and the rules see them as before.
+    ``member_partition``: the member -> partition map, or its ``MemberIndex`` (built once and
+    reused when routing many chunks)."""
+    if rows.empty or column not in rows.columns or len(member_partition) == 0:
         return np.zeros(len(rows), dtype=np.int64)
-    keys = _arrow(pd.Series(member_partition.index.astype("string"), copy=False))  # no copy when Arrow
-    parts = member_partition.to_numpy(dtype=np.int64)
+    index = member_partition if isinstance(member_partition, MemberIndex) else MemberIndex(member_partition)
     codes = rows[column].astype("string")
-    # Most codes are already clean: look them up as they are (Arrow's hash lookup), normalise
-    # only the ones not found ("12345.0", " 12345").
-    where = _lookup(codes, keys, parts)
+    # Most codes are already clean: look them up as they are, normalise only the ones not found
+    # ("12345.0", " 12345").
+    where = index.lookup(_arrow(codes))
     miss = where < 0
     if miss.any():
-        where[miss] = _lookup(clean_code(codes[miss]), keys, parts)
+        where[miss] = index.lookup(_arrow(clean_code(codes[miss])))
     return np.where(where < 0, 0, where)
-
-
-def _lookup(codes: pd.Series, keys: pa.Array, parts: np.ndarray) -> np.ndarray:
-    pos = pc.index_in(_arrow(codes), value_set=keys).to_numpy(zero_copy_only=False)
-    pos = np.nan_to_num(pos.astype("float64"), nan=-1).astype(np.int64)
-    return np.where(pos >= 0, parts[np.clip(pos, 0, None)], -1)
 
 
 def _arrow(s: pd.Series) -> pa.Array:
@@ -173,13 +221,14 @@ def split_central(
     if n == 1:  # one partition: nothing to route
         return whole, [{t: _numbered(raw[t]) for t in MEMBER_TABLES if t in raw}], member_part
     parts: list[dict[str, pd.DataFrame]] = [{} for _ in range(n)]
+    index = MemberIndex(member_part)  # built once for every table
     for t in MEMBER_TABLES:
         if t not in raw:
             continue
         # Taken out of ``raw``: a table's unsplit copy goes as soon as its partitions exist, so
         # memory never holds the whole export twice.
         frame = _numbered(raw.pop(t))
-        order, bounds = partition_slices(route(frame, member_part), n)
+        order, bounds = partition_slices(route(frame, index), n)
         if order is not None:
             frame = frame.take(order)  # one gather; exports already in tree order skip it
         for p in range(n):
@@ -193,7 +242,7 @@ def _numbered(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{RECORD: np.arange(1, len(frame) + 1)})
 
 
-def route_rows(rows: pd.DataFrame, member_partition: pd.Series, n: int) -> list[pd.DataFrame]:
+def route_rows(rows: pd.DataFrame, member_partition: pd.Series | MemberIndex, n: int) -> list[pd.DataFrame]:
     """Submission rows (SinhHoat, DanhGia) split by the partition of their member."""
     where = route(rows, member_partition)
     return [rows[where == p] for p in range(n)]
@@ -202,8 +251,9 @@ def route_rows(rows: pd.DataFrame, member_partition: pd.Series, n: int) -> list[
 def split_submissions(subs: SubmissionData, member_partition: pd.Series, n: int) -> list[SubmissionData]:
     """What each partition's member rules read of the submissions: every workbook, and the
     SinhHoat and DanhGia rows of its own members (the other sheets are for the tree rules)."""
-    activity = route_rows(subs.activity, member_partition, n)
-    screening = route_rows(subs.screening, member_partition, n)
+    index = member_partition if len(member_partition) == 0 else MemberIndex(member_partition)
+    activity = route_rows(subs.activity, index, n)
+    screening = route_rows(subs.screening, index, n)
     unused = {
         t: df.iloc[:0] for t, df in subs.tables().items() if t not in ("workbooks", "activity", "screening")
     }
