@@ -922,6 +922,30 @@ def skipped_results(skipped: list[dict]) -> list[WorkbookResult]:
     return out
 
 
+def identical_copies(listed: list[tuple[Path, str]], sums: dict[Path, str]) -> list[dict]:
+    """Files whose bytes are those of another file of the folder (same checksum): each is read
+    once, under the first name; the others get a ``skipped`` entry naming it (never silent)."""
+    first: dict[str, str] = {}
+    out = []
+    for p, src in listed:
+        c = sums.get(p)
+        if c is None:
+            continue
+        if c in first:
+            out.append(
+                {
+                    "file": src,
+                    "status": "skipped",
+                    "checksum": c,
+                    "message": f"Tệp {src}: trùng nội dung với tệp {first[c]} — chỉ đọc một lần; xoá bản sao",
+                    "counts": _counts({}),
+                }
+            )
+        else:
+            first[c] = src
+    return out
+
+
 def safe_source(folder: Path, path: Path) -> str:
     """A file's path inside the submissions folder, each part made fit for a line (safe_name)."""
     return "/".join(safe_name(part) for part in path.relative_to(folder).parts)
@@ -1269,6 +1293,7 @@ def read_submissions(
     to_parse: list[Path] = []
     source_of: dict[Path, str] = {}
     checksums: dict[Path, str] = {}
+    readable: list[tuple[Path, str]] = []
     for p, rel in listed:
         try:
             checksums[p] = _checksum(p)
@@ -1281,6 +1306,13 @@ def read_submissions(
                     "counts": _counts({}),
                 }
             )
+            continue
+        readable.append((p, rel))
+    copies = identical_copies(readable, checksums)  # the same bytes twice: read once, the copy named
+    report += copies
+    once = {e["file"] for e in copies}
+    for p, rel in readable:
+        if rel in once:
             continue
         if checksums[p] in skip_checksums:
             report.append(

@@ -198,7 +198,7 @@ def inventory_workbooks(folder: str, results_url: str) -> tuple[list[tuple[str, 
     the folder, not a regular file) is stored as a rejected "file" keyed ``skipped:<hash>`` and
     counted as present, so it gets its line every night while it stays there."""
     from connectors.store import ResultsStore
-    from connectors.workbooks import _checksum, list_submissions, skipped_results
+    from connectors.workbooks import _checksum, identical_copies, list_submissions, skipped_results
 
     store = ResultsStore(results_url)
     with results_faults(results_url):  # unwritable or unreachable: exit 3, one line
@@ -209,7 +209,10 @@ def inventory_workbooks(folder: str, results_url: str) -> tuple[list[tuple[str, 
         listed, skipped = list_submissions(root)
         files = [p for p, _ in listed]
         sums = {p: _checksum(p) for p in files}
-        new = [(str(p), src) for p, src in listed if sums[p] not in known]
+        copies = identical_copies(listed, sums)  # the same bytes twice: read once, the copy named
+        skipped += copies
+        once = {e["file"] for e in copies}
+        new = [(str(p), src) for p, src in listed if sums[p] not in known and src not in once]
         marks = skipped_results(skipped)
         if marks:
             with results_faults(results_url):

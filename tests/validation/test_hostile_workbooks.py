@@ -273,6 +273,13 @@ def symlink_dir_out(d: Path) -> Path:
     return link
 
 
+def identical_copy(d: Path) -> Path:
+    src = good(d)
+    dst = d / f"{CELL}_2026-10 (1).xlsx"
+    dst.write_bytes(src.read_bytes())
+    return dst
+
+
 def fifo(d: Path) -> Path:
     p = d / f"{CELL}_fifo.xlsx"
     os.mkfifo(p)
@@ -338,6 +345,7 @@ ATTACKS = [
     Attack("symlink_out_of_folder", symlink_out, "liên kết tượng trưng trỏ ra ngoài thư mục nộp", "skipped"),
     Attack("symlinked_folder_out", symlink_dir_out, "liên kết tới thư mục ngoài thư mục nộp", "skipped"),
     Attack("fifo", fifo, "không phải tệp thường", "skipped"),
+    Attack("identical_copy", identical_copy, "trùng nội dung với tệp", "skipped"),
     Attack("control_chars_in_header", control_headers, "Ghi?chú?[31m", "accepted"),
 ]
 
