@@ -54,23 +54,34 @@ def nightly_cmd(demo: Path, out: Path, as_of: str, *extra: str) -> list[str]:
 
 
 def start(env: dict, demo: Path, out: Path, as_of: str, *extra: str, **more_env: str) -> subprocess.Popen:
-    return subprocess.Popen(
+    """The run in the background; its output goes to files (a full pipe never stalls it)."""
+    import tempfile
+
+    logs = [tempfile.TemporaryFile(mode="w+", encoding="utf-8") for _ in range(2)]  # noqa: SIM115
+    proc = subprocess.Popen(
         nightly_cmd(demo, out, as_of, *extra),
         env={**env, **more_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=logs[0],
+        stderr=logs[1],
         text=True,
         cwd=ROOT,
         start_new_session=True,  # its own process group: nothing it started outlives the test
     )
+    proc.logs = logs  # type: ignore[attr-defined]
+    return proc
 
 
 def finish(proc: subprocess.Popen, timeout: float = 300) -> Run:
     try:
-        out, err = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     finally:
         with_group_ended(proc)
-    return Run(proc.returncode, out, err)
+    texts = []
+    for fh in proc.logs:  # type: ignore[attr-defined]
+        fh.seek(0)
+        texts.append(fh.read())
+        fh.close()
+    return Run(proc.returncode, texts[0], texts[1])
 
 
 def with_group_ended(proc: subprocess.Popen) -> None:
@@ -112,3 +123,43 @@ def one_set(out: Path) -> Path:
     for name in PUBLISHED:
         assert (home / name).exists(), f"{name} missing from the published set {home}"
     return home
+
+
+IGNORED = {"started_at", "finished_at", "run_id", "attempts", "last_run_id"}
+
+
+def history_dump(url: str) -> dict[str, list]:
+    """The results database's history (runs, findings, events) without run ids and times."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        for table in ("runs", "findings", "finding_events"):
+            rows = conn.execute(sa.text(f"SELECT * FROM {table}")).mappings().all()
+            out[table] = sorted(
+                tuple(sorted((k, str(v)) for k, v in r.items() if k not in IGNORED)) for r in rows
+            )
+    engine.dispose()
+    return out
+
+
+def wait_for_lock_holder(lock_file: Path, proc: subprocess.Popen, timeout: float = 180) -> None:
+    """Until a run holds the run lock of this SQLite results database (probed with flock)."""
+    import fcntl
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, f"the run ended before taking the lock (rc {proc.returncode})"
+        if lock_file.exists():
+            fd = os.open(lock_file, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)  # free: not taken yet
+            except BlockingIOError:
+                return
+            finally:
+                os.close(fd)
+        time.sleep(0.05)
+    raise AssertionError("the run never took the lock")

@@ -93,12 +93,21 @@ def test_kill_at_each_stage_then_rerun(fault_env, demo, nights):
 def test_unreachable_results_database_is_exit_3_before_reading(fault_env, demo, nights):
     out = copy_out(nights["base"], nights["root"] / "unreachable")
     closed = "postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:9/dvsync_results"
-    run = nightly(fault_env, demo, out, NIGHT2, "--results", closed, DVSYNC_RESULTS_RETRIES="1")
+    # Killed if it ever reached the central database: it must stop before.
+    run = nightly(
+        fault_env,
+        demo,
+        out,
+        NIGHT2,
+        "--results",
+        closed,
+        DVSYNC_RESULTS_RETRIES="1",
+        DVSYNC_FAULT_AT="extract central",
+    )
     assert run.rc == 3, run.text[-3000:]
     assert run.last_line.startswith("dvsync: ") and "127.0.0.1:9" in run.last_line
     assert "Traceback" not in run.text
     assert "s3cret-pw" not in run.text  # never a password in the logs
-    assert "extract central" not in run.text  # checked before the central database is read
     assert view(out) == nights["base_view"]
 
 
