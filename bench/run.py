@@ -207,7 +207,7 @@ def peer_floor(data: Path, meta: dict, workers: int) -> dict:
     with python-calamine)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from connectors.central import _SqliteArrowReader
+    from connectors.central.sqlite_arrow import _SqliteArrowReader
     from schemas.contract import CENTRAL_TABLES
 
     start = time.perf_counter()

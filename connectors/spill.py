@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from connectors.central import _pandas_type, _unify, arrow_to_frame
+from connectors.central.base import _pandas_type, _unify, arrow_to_frame
 from dvsync.partitions import MEMBER_TABLES, RECORD, MemberIndex, partition_slices, plan_members, route
 from schemas.contract import CENTRAL_TABLES
 

@@ -20,7 +20,6 @@ from pgtest import PG_ODBC, PG_URL
 from connectors.central import (
     MappingError,
     SourceUnavailable,
-    _unify,
     build_select,
     copy_tables,
     create_table_ddl,
@@ -32,6 +31,7 @@ from connectors.central import (
     resolve_source,
     snapshot_statements,
 )
+from connectors.central.base import _unify
 from schemas.contract import CENTRAL_KEYS, CENTRAL_TABLES
 
 NFD_NAME = unicodedata.normalize("NFD", "Trần Văn Hưởng")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyodbc
 
-from connectors.central import MSSQL_FALLBACK, MSSQL_SNAPSHOT_ALLOWED, log, snapshot_statements
+from connectors.central.base import MSSQL_FALLBACK, MSSQL_SNAPSHOT_ALLOWED, log, snapshot_statements
 
 LOGIN_TIMEOUT = 15  # seconds; a refused or filtered port must fail fast enough to retry
 

@@ -1,0 +1,314 @@
+"""What every reader of the central database shares: credentials masking, the mapping of table
+and column names, the SQL it sends, the ``Reader`` interface and the chunk-to-Arrow conversion.
+
+Each engine has its module (``sqlalchemy``, ``sqlite_arrow``, ``odbc``), all built on this one;
+``extract`` opens the snapshot and reads. Credentials never reach a log: everything printable
+goes through ``redact``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import Dialect
+
+from schemas.contract import CENTRAL_TABLES
+from schemas.errors import MappingError, SourceConfigError, SourceUnavailable  # noqa: F401 (re-exported)
+
+log = logging.getLogger("dvsync.central")
+
+ENV_URL = "DVSYNC_CENTRAL_URL"
+ENV_SECRET = "DVSYNC_CENTRAL_SECRET"
+ENV_RETRIES = "DVSYNC_CENTRAL_RETRIES"
+ENV_RETRY_DELAY = "DVSYNC_CENTRAL_RETRY_DELAY"
+ODBC_PREFIX = "odbc:"
+MSSQL_DRIVER = "ODBC Driver 18 for SQL Server"
+
+
+# --- credentials --------------------------------------------------------------------------------
+
+_ODBC_SECRET = re.compile(
+    r"(?i)\b((?:pwd|password|accesstoken|access_token)\s*=\s*)(\{(?:[^}]|\}\})*\}|[^;]*)"
+)
+_URL_SECRET = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def _secrets_of(source: str | None) -> list[str]:
+    """Literal secret values inside a source string, to scrub them from driver messages too."""
+    if not source:
+        return []
+    found = [m.group(2).strip("{}") for m in _ODBC_SECRET.finditer(source)]
+    if not source.startswith(ODBC_PREFIX):
+        try:
+            pw = make_url(source).password
+        except Exception:  # noqa: BLE001 - an unparsable URL has no password we can find
+            pw = None
+        if pw:
+            found.append(str(pw))
+    return [s for s in found if len(s) >= 3]
+
+
+def redact(text: str, source: str | None = None) -> str:
+    """``text`` with passwords of URLs and ODBC strings (and those of ``source``) replaced by ***."""
+    for secret in _secrets_of(source):
+        text = text.replace(secret, "***")
+    text = _ODBC_SECRET.sub(r"\1***", text)
+    return _URL_SECRET.sub(r"\1***@", text)
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# --- mapping ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableMap:
+    """Where one contract table lives in the source and what its columns are called there.
+
+    ``source`` is the dotted name split into parts (``("dbo", "DangVien")``), None if the source
+    has no such table (the frame is then empty). A column mapped to None is read as all-null.
+    """
+
+    table: str
+    source: tuple[str, ...] | None
+    columns: dict[str, str | None]
+
+    @property
+    def source_name(self) -> str:
+        return ".".join(self.source) if self.source else "(none)"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    tables: dict[str, TableMap]
+    path: Path | None = None
+
+    def __getitem__(self, table: str) -> TableMap:
+        return self.tables[table]
+
+
+def _split_name(name: str) -> tuple[str, ...]:
+    """``dbo.DangVien`` / ``[dbo].[Đảng Viên]`` / ``"s"."t"`` -> parts, quotes removed."""
+    parts = re.findall(r'\[([^\]]+)\]|"([^"]+)"|([^.]+)', name.strip())
+    return tuple(next(p for p in groups if p).strip() for groups in parts)
+
+
+def default_mapping(schema: str | None = None) -> Mapping:
+    """The contract's own names, optionally in one schema."""
+    prefix = (schema,) if schema else ()
+    return Mapping({t: TableMap(t, (*prefix, t), {c: c for c in cols}) for t, cols in CENTRAL_TABLES.items()})
+
+
+def load_mapping(path: Path | str | None) -> Mapping:
+    """Read the YAML mapping; unmapped tables and columns keep the contract's names.
+
+    ```yaml
+    schema: dbo                 # optional: default schema of every source table
+    tables:
+      members:
+        source: dbo.DangVien    # or [dbo].[DangVien]; null: the source has no such table
+        columns: {member_code: MaDangVien, full_name: HoTen, card_no: null}
+    ```
+    Unknown contract tables or columns are errors (a typo would otherwise silently read nothing).
+    """
+    if path is None:
+        return default_mapping()
+    import yaml
+
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise MappingError(f"Không tìm thấy tệp ánh xạ: {path}") from None
+    except yaml.YAMLError as exc:
+        raise MappingError(f"Tệp ánh xạ {path} không phải YAML hợp lệ: {_one_line(str(exc))}") from None
+    if not isinstance(doc, dict):
+        raise MappingError(f"Tệp ánh xạ {path}: cần một từ điển với khoá 'tables'")
+    unknown_keys = set(doc) - {"schema", "tables"}
+    tables = doc.get("tables") or {}
+    errors = [f"khoá không biết: {', '.join(sorted(map(str, unknown_keys)))}"] if unknown_keys else []
+    if not isinstance(tables, dict):
+        raise MappingError(f"Tệp ánh xạ {path}: 'tables' phải là từ điển")
+    schema = doc.get("schema")
+    result = default_mapping(schema).tables
+    for table, spec in tables.items():
+        if table not in CENTRAL_TABLES:
+            errors.append(f"bảng không có trong hợp đồng dữ liệu: {table}")
+            continue
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            errors.append(f"{table}: cần 'source' và/hoặc 'columns'")
+            continue
+        if "source" in spec and spec["source"] is None:
+            source = None
+        else:
+            src = str(spec.get("source", table))
+            source = _split_name(src)
+            if len(source) == 1 and schema:
+                source = (str(schema), *source)
+        columns = {c: c for c in CENTRAL_TABLES[table]}
+        for col, src_col in (spec.get("columns") or {}).items():
+            if col not in columns:
+                errors.append(f"{table}: cột không có trong hợp đồng dữ liệu: {col}")
+            else:
+                columns[col] = None if src_col is None else str(src_col)
+        result[table] = TableMap(table, source, columns)
+    if errors:
+        raise MappingError(f"Tệp ánh xạ {path}: " + "; ".join(errors))
+    return Mapping(result, path)
+
+
+# --- SQL ----------------------------------------------------------------------------------------
+
+
+def _ansi_dialect() -> Dialect:
+    from sqlalchemy.engine.default import DefaultDialect
+
+    return DefaultDialect()
+
+
+def build_select(
+    table: str | TableMap, mapping: Mapping | None = None, dialect: Dialect | None = None
+) -> str:
+    """The SELECT of one contract table, its source columns renamed to the contract's names.
+
+    Every identifier is quoted (source names keep their case and diacritics): brackets on SQL
+    Server, double quotes elsewhere; ``dialect=None`` gives plain ANSI SQL for ODBC sources.
+    A column mapped to None becomes ``NULL AS name``. No ORDER BY: sorting a national table is the
+    database's most expensive work and nothing downstream depends on the order.
+    """
+    tm = table if isinstance(table, TableMap) else (mapping or default_mapping())[table]
+    if tm.source is None:
+        raise MappingError(f"{tm.table}: không có bảng nguồn")
+    dialect = dialect or _ansi_dialect()
+    prep = dialect.identifier_preparer
+
+    def q(name: str) -> str:
+        return prep.quote_identifier(name)
+
+    cols = [
+        f"{q(src)} AS {q(col)}" if src is not None else f"NULL AS {q(col)}" for col, src in tm.columns.items()
+    ]
+    return f"SELECT {', '.join(cols)} FROM {'.'.join(q(p) for p in tm.source)}"
+
+
+def probe_sql(tm: TableMap, dialect: Dialect | None = None) -> str:
+    """A zero-row SELECT * that tells whether the table is readable and what its columns are."""
+    prep = (dialect or _ansi_dialect()).identifier_preparer
+    return f"SELECT * FROM {'.'.join(prep.quote_identifier(p) for p in tm.source or ())} WHERE 1 = 0"
+
+
+def snapshot_statements(dbms: str) -> list[str]:
+    """Statements that make the next transaction one read-only snapshot, per database.
+
+    ``dbms``: a SQLAlchemy dialect name or an ODBC SQL_DBMS_NAME.
+    """
+    d = dbms.lower()
+    if "postgres" in d:
+        return ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"]
+    if d in ("mssql", "microsoft sql server") or "sql server" in d:
+        return ["SET TRANSACTION ISOLATION LEVEL SNAPSHOT"]
+    return []  # SQLite: a deferred BEGIN already holds one snapshot for the whole transaction
+
+
+MSSQL_SNAPSHOT_ALLOWED = "SELECT snapshot_isolation_state FROM sys.databases WHERE name = DB_NAME()"
+MSSQL_FALLBACK = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
+
+
+# --- readers: one interface over a SQLAlchemy connection and a raw pyodbc connection ---------------
+
+
+class Reader(Protocol):
+    dbms: str
+    dialect: Dialect | None
+
+    def probe(self, sql: str) -> list[str] | None: ...
+
+    def begin_snapshot(self) -> None: ...
+
+    def scalar(self, sql: str) -> Any: ...
+
+    def stream(self, sql: str, chunk_size: int) -> Iterator[list[tuple]]: ...
+
+
+# --- chunks to compact columns --------------------------------------------------------------------
+
+
+def _to_arrow(values: Iterable[Any]) -> pa.Array:
+    values = list(values)
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        # Mixed types in one column (SQLite allows it): keep them as text, validation decides.
+        return pa.array([None if v is None else str(v) for v in values], pa.large_string())
+    if pa.types.is_decimal(arr.type):
+        arr = arr.cast(pa.int64()) if arr.type.scale == 0 else arr.cast(pa.float64())
+    elif pa.types.is_string(arr.type):
+        arr = arr.cast(pa.large_string())  # one string type across chunks; no 2 GB offset limit
+    elif pa.types.is_time(arr.type) or (values and isinstance(values[0], Decimal)):
+        arr = pa.array([None if v is None else str(v) for v in values], pa.large_string())
+    return arr
+
+
+def chunk_to_arrow(names: list[str], rows: list[tuple]) -> pa.Table:
+    """One fetched chunk -> an Arrow table; the Python row objects can be freed right after."""
+    if not rows:
+        return pa.table({n: pa.array([], pa.null()) for n in names})
+    cols = list(zip(*rows, strict=True))
+    return pa.table({n: _to_arrow(c) for n, c in zip(names, cols, strict=True)})
+
+
+def _unify(chunks: list[pa.Table], names: list[str]) -> pa.Table:
+    """Concatenate chunks whose column types may differ (all-null chunks, SQLite's free typing)."""
+    if not chunks:
+        return pa.table({n: pa.array([], pa.large_string()) for n in names})
+    target: dict[str, pa.DataType] = {}
+    for n in names:
+        types = {c.schema.field(n).type for c in chunks} - {pa.null()}
+        if not types:
+            target[n] = pa.large_string()
+        elif len(types) == 1:
+            target[n] = types.pop()
+        elif all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
+            target[n] = pa.float64() if any(pa.types.is_floating(t) for t in types) else pa.int64()
+        elif all(pa.types.is_temporal(t) for t in types):
+            target[n] = pa.timestamp("us")
+        else:
+            target[n] = pa.large_string()
+    out = []
+    for c in chunks:
+        arrays = []
+        for n in names:
+            col = c.column(n)
+            if col.type != target[n]:
+                col = pc.cast(col, target[n]) if col.type != pa.null() else pa.nulls(len(col), target[n])
+            arrays.append(col)
+        out.append(pa.table(arrays, names=names))
+    return pa.concat_tables(out)
+
+
+def _pandas_type(t: pa.DataType) -> Any:
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return pd.StringDtype("pyarrow")
+    if pa.types.is_integer(t):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(t):
+        return pd.BooleanDtype()
+    return None
+
+
+def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow -> pandas: Arrow-backed strings, nullable Int64/boolean, dates as datetime64."""
+    return table.to_pandas(types_mapper=_pandas_type, date_as_object=False, self_destruct=True)
