@@ -16,11 +16,15 @@ import xlsxwriter
 
 from connectors.publish.labels import (
     COLUMN_HEADERS,
-    FIELD_LABELS,
     LIST_SHEET_NAMES,
     LIST_TITLES,
+    LISTS,
     SEVERITY_LABELS,
     STATUS_LABELS,
+    SUBJECT_HEADERS,
+    field_label,
+    value_label,
+    vn_number,
 )
 
 # Columns handed over per finding, in this order (tuples keep the pickles small).
@@ -41,8 +45,8 @@ ROW_COLUMNS = [
     "finding_id",
 ]
 # Columns of a list sheet, after "STT"; the optional ones are left out when empty on that sheet.
+# A list has one severity: it is printed in the sheet's second line, not repeated on every row.
 SHEET_COLUMNS = [
-    "severity",
     "status",
     "committee_code",
     "org_code",
@@ -58,23 +62,33 @@ SHEET_COLUMNS = [
 ]
 OPTIONAL_COLUMNS = {"committee_code", "member_code", "field", "central_value", "cell_value", "due_date"}
 DATE_COLUMNS = {"due_date", "first_seen"}
-WRAP_COLUMNS = {"detail", "org_name", "field", "central_value", "cell_value"}
-# (min, max) width in characters; the content decides within these bounds.
+WRAP_COLUMNS = {"detail", "org_name", "field", "central_value", "cell_value", "status"}
+# (min, max) width in characters; the content decides within these bounds. The sum stays near
+# what an A4 landscape page holds at about 80 % (some 145 characters at 100 %, narrow margins),
+# so that a list printed one page wide stays legible; longer text wraps (row heights below).
 WIDTHS: dict[str, tuple[int, int]] = {
     "severity": (9, 10),
-    "status": (9, 15),
-    "committee_code": (12, 16),
-    "org_code": (12, 16),
-    "org_name": (18, 32),
-    "member_code": (12, 18),
-    "field": (12, 26),
-    "central_value": (12, 24),
-    "cell_value": (12, 24),
+    "status": (8, 10),
+    "committee_code": (12, 19),
+    "org_code": (12, 19),
+    "org_name": (14, 20),
+    "member_code": (12, 14),
+    "field": (12, 18),
+    "central_value": (11, 16),
+    "cell_value": (11, 20),
     "due_date": (11, 11),
-    "detail": (40, 70),
+    "detail": (36, 50),
     "first_seen": (11, 11),
-    "finding_id": (18, 18),
+    "finding_id": (17, 17),
 }
+# Row heights (points): Times New Roman 11 takes about 15 pt a line; a wrapped cell's lines are
+# estimated from its text and its column's width (greedy word wrap, a little pessimistic so that
+# text is never cut: a width unit holds 1.2 to 1.4 characters of Times New Roman 11).
+LINE_PT = 15.0
+ROW_PAD_PT = 3.0
+CHARS_PER_UNIT = 1.2
+# Vietnamese grouping of whole numbers whatever the reader's locale (3005 -> 3.005).
+VN_INT_FORMAT = r"[>=1000000]#\.###\.##0;[>=1000]#\.##0;0"
 SEVERITY_FILL = {"error": "#F8D7DA", "warning": "#FFF3CD", "info": "#DDEBF7"}
 SEVERITY_TAB = {"error": "#C00000", "warning": "#E0A800", "info": "#2F75B5"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -154,6 +168,9 @@ class _Formats:
         self.subtitle = wb.add_format({**base, "italic": True})
         self.text = wb.add_format(base)
         self.bold = wb.add_format({**base, "bold": True})
+        self.header_left = wb.add_format(
+            {**base, **border, "bold": True, "bg_color": "#D9D9D9", "text_wrap": True, "valign": "vcenter"}
+        )
         self.header = wb.add_format(
             {
                 **base,
@@ -166,10 +183,16 @@ class _Formats:
             }
         )
         self.cell = wb.add_format({**base, **border})
-        self.cell_num = wb.add_format({**base, **border, "align": "right"})
+        self.cell_num = wb.add_format({**base, **border, "align": "right", "num_format": VN_INT_FORMAT})
         self.cell_date = wb.add_format({**base, **border, "num_format": "dd/mm/yyyy", "align": "center"})
         self.link = wb.add_format({**base, **border, "font_color": "#0563C1", "underline": 1})
+        self.link_wrap = wb.add_format(
+            {**base, **border, "font_color": "#0563C1", "underline": 1, "text_wrap": True}
+        )
         self.total = wb.add_format({**base, **border, "bold": True, "bg_color": "#F2F2F2"})
+        self.total_num = wb.add_format(
+            {**base, **border, "bold": True, "bg_color": "#F2F2F2", "num_format": VN_INT_FORMAT}
+        )
         # Row formats per severity, made on first use (formats cost time per workbook).
         self._wb, self._base, self._border = wb, base, border
         self.row = _RowFormats(self)
@@ -189,23 +212,57 @@ class _RowFormats(dict):
         extra: dict[str, Any] = {
             "text": {},
             "wrap": {"text_wrap": True},
-            "num": {"align": "right"},
+            "num": {"align": "right", "num_format": VN_INT_FORMAT},
             "date": {"num_format": "dd/mm/yyyy", "align": "center"},
-            "new": {"bold": True, "font_color": "#C00000"},
+            "new": {"bold": True, "font_color": "#C00000", "text_wrap": True},
         }[kind]
         fmt = o._wb.add_format({**common, **extra})
         self[key] = fmt
         return fmt
 
 
-def _print_setup(ws: Any, org_name: str, title: str, repeat_to: int) -> None:
+def _print_setup(ws: Any, org_name: str, title: str, header_row: int | None) -> None:
+    """A4 landscape, one page wide, narrow margins; the table's header row (``header_row``)
+    printed again at the top of every page; organisation, list and page number in the margins."""
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.repeat_rows(0, repeat_to)
-    ws.set_header(f"&L&8{_escape_header(org_name)}&R&8{_escape_header(title)}")
-    ws.set_footer("&C&8Trang &P/&N")
+    ws.set_margins(left=0.25, right=0.25, top=0.55, bottom=0.5)
+    ws.center_horizontally()
+    if header_row is not None:
+        ws.repeat_rows(header_row)
+    ws.set_header(f"&L&8{_escape_header(org_name)}&R&8{_escape_header(title)}", margin=0.2)
+    ws.set_footer("&C&8Trang &P/&N", margin=0.2)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines a wrapped cell of ``width`` (Excel character units) needs for ``text``: greedy word
+    wrap on an estimated number of characters per line; explicit line breaks kept."""
+    capacity = max(1, int((width - 1) * CHARS_PER_UNIT))
+    lines = 0
+    for para in (text or "").split("\n"):
+        n, used = 1, 0
+        for word in para.split():
+            size = len(word)
+            while size > capacity:  # a word longer than the line breaks anywhere
+                if used:
+                    n, used = n + 1, 0
+                size -= capacity
+                n += 1
+            if used == 0:
+                used = size
+            elif used + 1 + size <= capacity:
+                used += 1 + size
+            else:
+                n, used = n + 1, size
+        lines += n
+    return max(1, lines)
+
+
+def row_height(texts: list[tuple[str, float]], min_lines: int = 1) -> float:
+    """Height (points) of a row whose wrapped cells hold ``texts`` (text, column width)."""
+    lines = max([min_lines, *(wrapped_lines(t, w) for t, w in texts)])
+    return lines * LINE_PT + ROW_PAD_PT
 
 
 def _width(col: str, values: list[str], header: str) -> int:
@@ -215,7 +272,11 @@ def _width(col: str, values: list[str], header: str) -> int:
     return max(lo, min(hi, max(longest + 2, head)))
 
 
-def _cell_text(col: str, value: str | None, names: dict[str, str], org_code: str) -> str:
+def _cell_text(
+    col: str, value: str | None, names: dict[str, str], org_code: str, field: str | None = None
+) -> str:
+    """What a person reads in a cell: Vietnamese labels for severities, statuses and fields, the
+    values of a status/rating/discipline/category by their names, dd/mm/yyyy and mm/yyyy."""
     if col == "severity":
         return SEVERITY_LABELS.get(value or "", value or "")
     if col == "status":
@@ -223,9 +284,9 @@ def _cell_text(col: str, value: str | None, names: dict[str, str], org_code: str
     if col == "org_name":
         return names.get(org_code, "")
     if col == "field":
-        return FIELD_LABELS.get(value or "", value or "")
+        return field_label(value)
     if col in ("central_value", "cell_value"):
-        return to_ddmmyyyy(value)
+        return value_label(field, value)
     return value or ""
 
 
@@ -245,24 +306,35 @@ def _write_list_sheet(
         or (c == "committee_code" and multi_committee)
         or (c != "committee_code" and any(r[c] for r in rows))
     ]
-    texts = {c: [_cell_text(c, r.get(c), job["names"], r["org_code"]) for r in rows] for c in cols}
+    texts = {
+        c: [_cell_text(c, r.get(c), job["names"], r["org_code"], r["field"]) for r in rows] for c in cols
+    }
+    spec = LISTS.get(code)
+    headers = {c: COLUMN_HEADERS[c] for c in cols}
+    if spec is not None and "member_code" in headers:  # what identifies the subject (a masked CCCD)
+        headers["member_code"] = SUBJECT_HEADERS[spec.subject]
+    widths = {c: _width(c, texts[c], headers[c]) for c in cols}
     ws.set_column(0, 0, 5)
     for j, c in enumerate(cols, start=1):
-        ws.set_column(j, j, _width(c, texts[c], COLUMN_HEADERS[c]))
+        ws.set_column(j, j, widths[c])
     ws.write_string(0, 0, title, fmt.title)
     ws.write_string(
         1,
         0,
         f"{job['org_name']} ({job['org_code']}) — lập ngày {to_ddmmyyyy(job['as_of'])}"
-        f" — căn cứ: {rows[0]['rule'] or ''}",
+        f" — mức độ: {SEVERITY_LABELS.get(severity, severity)} — căn cứ: {rows[0]['rule'] or ''}",
         fmt.subtitle,
     )
+    # Headers wrap on two lines at least (bold text is wider: a little less per line).
+    ws.set_row(HEADER_ROW, row_height([(headers[c], widths[c] * 0.9) for c in cols], min_lines=2))
     ws.write_string(HEADER_ROW, 0, "STT", fmt.header)
     for j, c in enumerate(cols, start=1):
-        ws.write_string(HEADER_ROW, j, COLUMN_HEADERS[c], fmt.header)
+        ws.write_string(HEADER_ROW, j, headers[c], fmt.header)
+    wrapped = [c for c in cols if c in WRAP_COLUMNS]
     for i, r in enumerate(rows):
         row = HEADER_ROW + 1 + i
         sev = r["severity"] if r["severity"] in SEVERITY_FILL else ""
+        ws.set_row(row, row_height([(texts[c][i], widths[c]) for c in wrapped]))
         ws.write_number(row, 0, i + 1, fmt.row[sev, "num"])
         for j, c in enumerate(cols, start=1):
             when = _parse_iso(r.get(c)) if c in DATE_COLUMNS else None
@@ -291,7 +363,7 @@ def _write_summary(
     n_resolved = sum(job["resolved"].values())
     open_dates = [r["first_seen"] for r in all_rows if r["first_seen"]]
     oldest = min(open_dates) if open_dates else None
-    widths = [5, 58, 26, 10, 12, 14, 16, 14]
+    widths = [5, 52, 24, 10, 11, 12, 14, 12]
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
     ws.write_string(0, 0, "KẾT QUẢ ĐỐI CHIẾU DỮ LIỆU ĐẢNG VIÊN", fmt.title)
@@ -300,8 +372,8 @@ def _write_summary(
     ws.write_string(
         3,
         0,
-        f"Tổng số phát hiện cần xử lý: {len(all_rows)}; mới kể từ lần đối chiếu trước: "
-        f"{n_new}; đã khắc phục kể từ lần trước: {n_resolved}.",
+        f"Tổng số phát hiện cần xử lý: {vn_number(len(all_rows))}; mới kể từ lần đối chiếu trước: "
+        f"{vn_number(n_new)}; đã khắc phục kể từ lần trước: {vn_number(n_resolved)}.",
         fmt.text,
     )
     ws.write_string(
@@ -313,7 +385,7 @@ def _write_summary(
     head = [
         "STT",
         "Danh sách",
-        "Mã danh sách",
+        "Tên sheet",
         "Mức độ",
         "Số phát hiện",
         "Mới kể từ lần trước",
@@ -321,6 +393,7 @@ def _write_summary(
         "Đã khắc phục",
     ]
     top = 6
+    ws.set_row(top, row_height([(h, w * 0.9) for h, w in zip(head, widths, strict=True)], min_lines=2))
     for j, h in enumerate(head):
         ws.write_string(top, j, h, fmt.header)
     codes = [c for c in job["list_order"] if c in by_list or job["resolved"].get(c)]
@@ -330,13 +403,15 @@ def _write_summary(
         rows = by_list.get(code, [])
         sev = rows[0]["severity"] if rows else ""
         fill = sev if sev in SEVERITY_FILL else ""
+        title = LIST_TITLES.get(code, code)
+        ws.set_row(row, row_height([(title, widths[1])]))
         ws.write_number(row, 0, i, fmt.row[fill, "num"])
         if rows:
             sheet = LIST_SHEET_NAMES.get(code, code)[:31].replace("'", "''")
-            ws.write_url(row, 1, f"internal:'{sheet}'!A1", fmt.link, LIST_TITLES.get(code, code))
+            ws.write_url(row, 1, f"internal:'{sheet}'!A1", fmt.link_wrap, title)
         else:
-            ws.write_string(row, 1, LIST_TITLES.get(code, code), fmt.row[fill, "wrap"])
-        ws.write_string(row, 2, code, fmt.row[fill, "text"])
+            ws.write_string(row, 1, title, fmt.row[fill, "wrap"])
+        ws.write_string(row, 2, LIST_SHEET_NAMES.get(code, code)[:31], fmt.row[fill, "text"])
         ws.write_string(row, 3, SEVERITY_LABELS.get(sev, ""), fmt.row[fill, "text"])
         ws.write_number(row, 4, len(rows), fmt.row[fill, "num"])
         ws.write_number(row, 5, sum(r["status"] == "new" for r in rows), fmt.row[fill, "num"])
@@ -361,7 +436,7 @@ def _write_summary(
     row += 1
     ws.write_string(row, 1, "Tổng cộng", fmt.total)
     for j, value in ((4, len(all_rows)), (5, n_new), (7, n_resolved)):
-        ws.write_number(row, j, value, fmt.total)
+        ws.write_number(row, j, value, fmt.total_num)
     for j in (0, 2, 3, 6):
         ws.write_blank(row, j, None, fmt.total)
     # An upper committee also sees its grassroots organisations side by side.
@@ -375,9 +450,9 @@ def _write_summary(
         row += 2
         ws.write_string(row, 0, "Theo tổ chức cơ sở đảng", fmt.bold)
         row += 1
-        for j, h in enumerate(
-            ["STT", "Tên tổ chức cơ sở đảng", "Mã", "Sai sót", "Cảnh báo", "Thông tin", "Tổng số", "Mới"]
-        ):
+        heads = ["STT", "Tên tổ chức cơ sở đảng", "Mã", "Sai sót", "Cảnh báo", "Thông tin", "Tổng số", "Mới"]
+        ws.set_row(row, row_height([(h, w * 0.9) for h, w in zip(heads, widths, strict=True)], min_lines=2))
+        for j, h in enumerate(heads):
             ws.write_string(row, j, h, fmt.header)
         for i, code in enumerate(sorted(per_committee), start=1):
             c = per_committee[code]
@@ -387,7 +462,7 @@ def _write_summary(
             ws.write_string(row, 2, code, fmt.cell)
             for j, key in ((3, "error"), (4, "warning"), (5, "info"), (6, "total"), (7, "new")):
                 ws.write_number(row, j, c[key], fmt.cell_num)
-    _print_setup(ws, job["org_name"], SUMMARY_SHEET, 0)
+    _print_setup(ws, job["org_name"], SUMMARY_SHEET, top)
     ws.activate()
 
 
@@ -415,6 +490,7 @@ def _write_submission_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, job: Workboo
     for i, r in enumerate(lines):
         row = HEADER_ROW + 1 + i
         sev = r["severity"] if r["severity"] in SEVERITY_FILL else "warning"
+        ws.set_row(row, row_height([(str(r["message"] or ""), _SUBMISSION_WIDTHS["message"])]))
         ws.write_number(row, 0, i + 1, fmt.row[sev, "num"])
         for j, c in enumerate(SUBMISSION_COLUMNS, start=1):
             v = r[c]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from connectors.publish.files import atomic_write_bytes
-from connectors.publish.labels import LIST_TITLES, SEVERITY_LABELS
+from connectors.publish.labels import LIST_SHEET_NAMES, LIST_TITLES, SEVERITY_LABELS
 from schemas.contract import LIST_CODES
 from schemas.tree import nearest_of_kind
 
@@ -74,6 +74,19 @@ def _d(value: object) -> str:
 
 def _fmt(n: float) -> str:
     return f"{int(n):,}".replace(",", ".")  # Vietnamese thousands separator
+
+
+def _signed(n: float) -> str:
+    """+1.234 / -56 / 0: a change between runs, Vietnamese grouping."""
+    return ("+" if n > 0 else "") + _fmt(n)
+
+
+def _list_cell(code: str, short: bool = False) -> str:
+    """A list as a person names it (its title, or its sheet name in the grid); the internal code
+    only in the tooltip, for the IT staff."""
+    text = LIST_SHEET_NAMES.get(code, code) if short else LIST_TITLES.get(code, code)
+    tip = f"{LIST_TITLES.get(code, code)} — mã {code}"
+    return f'<td title="{_e(tip)}">{_e(text)}</td>'
 
 
 def _short(text: str, n: int) -> str:
@@ -348,8 +361,7 @@ def write_board_report(
         rows.append(
             [
                 f' class="sev-{_e(sev)}"',
-                _td(LIST_TITLES.get(c, c)),
-                _td(c),
+                _list_cell(c),
                 _td(SEVERITY_LABELS.get(sev, sev)),
                 _td(n, True),
                 _td(int(per_list["new"].get(c, 0)), True),
@@ -361,7 +373,6 @@ def write_board_report(
             ' class="total"',
             _td("Tổng cộng"),
             _td(""),
-            _td(""),
             _td(len(open_), True),
             _td(int((open_["status"] == "new").sum()), True),
             _td(len(resolved), True),
@@ -372,7 +383,7 @@ def write_board_report(
             LIST_TITLES.get(c, c),
             float(per_list["n"].get(c, 0)),
             COLOURS.get(per_list["severity"].get(c, "info") if c in per_list.index else "info", "#777"),
-            f"{c}: {_fmt(per_list['n'].get(c, 0))}",
+            f"{LIST_SHEET_NAMES.get(c, c)}: {_fmt(per_list['n'].get(c, 0))}",
         )
         for c in codes
         if c in per_list.index
@@ -380,7 +391,7 @@ def write_board_report(
     sections.append(
         "<h2>1. Số phát hiện theo danh sách</h2>"
         + svg_hbar("chart-lists", "Phát hiện cần xử lý theo danh sách", bars)
-        + _table(["Danh sách", "Mã", "Mức độ", "Cần xử lý", "Mới", "Đã khắc phục"], rows)
+        + _table(["Danh sách", "Mức độ", "Cần xử lý", "Mới", "Đã khắc phục"], rows)
     )
 
     # Per committee.
@@ -432,7 +443,7 @@ def write_board_report(
                     v = int(grid.at[c, u]) if u in grid.columns else 0
                     alpha = 0.08 + 0.6 * v / peak if v else 0
                     cells.append(_td(v, True, f"background:rgba(192,57,43,{alpha:.2f})" if v else ""))
-                grows.append(["", f'<td title="{_e(LIST_TITLES.get(c, c))}">{_e(c)}</td>', *cells])
+                grows.append(["", _list_cell(c, short=True), *cells])
             parts.append(
                 "<h3>Danh sách × đảng bộ cấp trên cơ sở</h3>"
                 + _table(["Danh sách", *[u or "—" for u in uppers]], grows, "grid-table")
@@ -487,7 +498,7 @@ def write_board_report(
     trows = [
         ["", _td(_d(when))]
         + [_td(int(r[k]), True) for k in ["total", *SEVERITIES]]
-        + [_td("" if pd.isna(delta[when]) else f"{int(delta[when]):+d}")]
+        + [_td("" if pd.isna(delta[when]) else _signed(delta[when]))]
         for when, r in list(wide.iterrows())[-15:][::-1]
     ]  # newest first
     trend = (

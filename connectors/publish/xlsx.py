@@ -68,8 +68,9 @@ log = logging.getLogger("dvsync.publish")
 
 PUBLISHED_KINDS = ["province", "upper", "grassroots_committee", "grassroots_cell"]
 MANIFEST = "manifest.json"
-# Bump when the layout changes: every workbook is then rewritten once.
-FORMAT_VERSION = 1
+# Bump when the layout changes: every workbook is then rewritten once (2: issue #18, Vietnamese
+# values, subject headers, row heights and print setup).
+FORMAT_VERSION = 2
 # Below this many changed workbooks, worker start-up costs more than it saves.
 MIN_PARALLEL_JOBS = 24
 STAGING_PREFIX = ".staging-"

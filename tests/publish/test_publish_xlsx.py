@@ -101,7 +101,7 @@ def test_layout_vietnamese_headers_dates_print(tmp_path: Path, orgs, findings) -
         # fitToWidth=1 is the default (xlsxwriter omits it); fitToHeight=0: as many pages as needed.
         assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (None, 1)
         assert ws.page_setup.fitToHeight in (0, "0")
-        assert ws.print_title_rows == f"$1:${HEADER_ROW + 1}"
+        assert ws.print_title_rows == f"${HEADER_ROW + 1}:${HEADER_ROW + 1}"  # the header row on every page
         assert ws.column_dimensions["B"].width > 5
         seen = header.index(COLUMN_HEADERS["first_seen"]) + 1
         cell = ws.cell(HEADER_ROW + 2, seen)
@@ -196,8 +196,10 @@ def test_resolved_counted_not_listed_and_unplaced(tmp_path: Path, orgs, findings
     g2 = openpyxl.load_workbook(committee_workbook_path(tmp_path, "G2"))
     assert LIST_SHEET_NAMES["BADGE_DUE"] not in g2.sheetnames
     flat = [c.value for row in g2[SUMMARY_SHEET].iter_rows() for c in row]
-    assert "BADGE_DUE" in flat and any(
-        isinstance(v, str) and "đã khắc phục kể từ lần trước: 1" in v for v in flat
+    assert (
+        LIST_SHEET_NAMES["BADGE_DUE"] in flat
+        and "BADGE_DUE" not in flat
+        and any(isinstance(v, str) and "đã khắc phục kể từ lần trước: 1" in v for v in flat)
     )
 
 
