@@ -6,25 +6,11 @@ import numpy as np
 import pandas as pd
 
 from schemas.contract import INACTIVE_STATUSES, SCREENED_STATUSES
+from schemas.labels import MEMBER_STATUS_LABELS, sentence
 from schemas.tree import ancestor_pairs
 
-STATUS_LABELS = {
-    "active": "đang sinh hoạt",
-    "exempt": "miễn sinh hoạt",
-    "transferred_out": "đã chuyển sinh hoạt đi",
-    "deceased": "đã từ trần",
-    "removed": "đã bị xóa tên",
-    "expelled": "đã bị khai trừ",
-    "left": "đã ra khỏi Đảng",
-}
-FIELD_LABELS = {
-    "full_name": "Họ và tên",
-    "birth_date": "Ngày sinh",
-    "gender": "Giới tính",
-    "personal_id": "Số CCCD",
-    "admission_date": "Ngày vào Đảng",
-    "official_date": "Ngày chính thức",
-}
+# Words of the one table of labels (schemas.labels): statuses as they read inside a sentence.
+STATUS_LABELS = {k: sentence(v) for k, v in MEMBER_STATUS_LABELS.items()}
 
 
 def txt(s: pd.Series | None, default: str = "") -> pd.Series:

@@ -11,38 +11,11 @@ import hashlib
 import pandas as pd
 
 from schemas.contract import FINDING_COLUMNS, GRASSROOTS_KINDS, RULE_OUTPUT_COLUMNS
+from schemas.lists import LISTS as LIST_SPECS
 from schemas.tree import nearest_of_kind
 
-# list code -> (severity, source cited in findings.csv)
-LISTS: dict[str, tuple[str, str]] = {
-    "ROSTER_MISSING_IN_CELL": ("error", "QĐ 294-QĐ/TW; HD 12-HD/BTCTW (quản lý danh sách đảng viên)"),
-    "ROSTER_NOT_IN_CENTRAL": ("error", "HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên)"),
-    "ROSTER_WRONG_CELL": ("error", "Điều lệ Đảng, QĐ 294-QĐ/TW: mỗi đảng viên sinh hoạt ở một chi bộ"),
-    "ROSTER_INACTIVE_LISTED": ("error", "HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên)"),
-    "ROSTER_FIELD_MISMATCH": ("warning", "HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên)"),
-    "DUPLICATE_PERSON": ("error", "CT 51-CT/TW (số định danh cá nhân là khoá)"),
-    "SUBMISSION_MISSING": ("warning", "KH 71-KH/ĐU (báo cáo định kỳ của chi bộ)"),
-    "INVALID_PERSONAL_ID": ("error", "Luật Căn cước 2023; TT 59/2021/TT-BCA Điều 7 (cấu trúc số định danh)"),
-    "TRANSFER_OVERDUE": ("error", "QĐ 294-QĐ/TW điểm 6.3.1 (30 ngày làm việc)"),
-    "TRANSFER_NOT_NOTIFIED": ("warning", "KH 71-KH/ĐU §2.1.3 (phiếu báo chuyển sinh hoạt)"),
-    "TRANSFER_DOSSIER_MISSING": ("error", "QĐ 294-QĐ/TW điểm 6.3; HD 01-HD/TW điểm 8 (hồ sơ đảng viên)"),
-    "TRANSFER_UNMATCHED_IN": ("error", "QĐ 294-QĐ/TW điểm 6.3"),
-    "TRANSFER_STILL_ON_SENDER": ("error", "QĐ 294-QĐ/TW điểm 6.3"),
-    "TEMP_TRANSFER_EXPIRED": ("warning", "QĐ 294-QĐ/TW điểm 6.3.2 (sinh hoạt tạm thời)"),
-    "TRANSFER_FEES_GAP": ("warning", "QĐ 342-QĐ/TW (đảng phí); QĐ 294-QĐ/TW điểm 6.3"),
-    "DOSSIER_MISSING_DOC": ("warning", "HD 01-HD/TW điểm 8; HD 12-HD/BTCTW (mẫu hồ sơ)"),
-    "PROBATION_OVERDUE": ("error", "Điều lệ Đảng Điều 5; HD 01-HD/TW (30 ngày làm việc)"),
-    "SCREEN_NOT_COMPLETED": ("warning", "KH 71-KH/ĐU §2.2 nhóm 1; QĐ 124-QĐ/TW"),
-    "SCREEN_TRANSFER_RULES": ("warning", "KH 71-KH/ĐU §2.2 nhóm 2"),
-    "SCREEN_DISCIPLINE": ("warning", "KH 71-KH/ĐU §2.2 nhóm 3"),
-    "SCREEN_LOW_STANDING": ("warning", "KH 71-KH/ĐU §2.2 nhóm 4"),
-    "REMOVAL_ABSENCE_OR_FEES": ("error", "QĐ 294-QĐ/TW điểm 8.1 (3 tháng trong năm)"),
-    "REMOVAL_TWO_YEARS_KHT": ("error", "QĐ 294-QĐ/TW điểm 8.1 (2 năm liền)"),
-    "BADGE_DUE": ("info", "HD 01-HD/TW điểm 18 (Huy hiệu Đảng)"),
-    "BADGE_WITHHELD": ("info", "HD 01-HD/TW điểm 18; KH 001 §2"),
-    "ADMISSION_ELIGIBLE": ("info", "KH 71-KH/ĐU; KH 001 §1.2 (tiêu chuẩn kết nạp)"),
-    "ADMISSION_NOT_ELIGIBLE": ("info", "KH 71-KH/ĐU; KH 001 §1.2 (tiêu chuẩn kết nạp)"),
-}
+# list code -> (severity, source cited in findings.csv), from the one registry of lists.
+LISTS: dict[str, tuple[str, str]] = {code: (spec.severity, spec.source) for code, spec in LIST_SPECS.items()}
 
 
 def make_findings(list_code: str, frame: pd.DataFrame, **columns) -> pd.DataFrame:
