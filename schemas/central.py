@@ -401,6 +401,10 @@ TREE_MESSAGES = {
         "(tối đa 64 ký tự, không dùng tên như CON, NUL) — tổ chức bị loại khỏi cây và không có sổ riêng; "
         "sửa mã trên phần mềm 3.0"
     ),
+    "org_code_case_clash": (
+        "mã tổ chức {code}{name} chỉ khác mã {other} ở chữ hoa/chữ thường (trùng thư mục trên Windows) — "
+        "tổ chức bị loại khỏi cây; sửa mã trên phần mềm 3.0"
+    ),
     "tree_cycle": (
         "tổ chức {code}{name} nằm trong vòng lặp cấp trên {cycle} — không dẫn tới tổ chức gốc; tổ chức bị "
         "loại khỏi cây; sửa mã tổ chức cấp trên"
@@ -442,6 +446,7 @@ def tree_issues(orgs: pd.DataFrame, all_codes: pd.Series) -> pd.DataFrame:
             "name": name[mask],
             "parent": parent[mask],
             "cycle": faults["cycle"][mask],
+            "other": "'" + shown_code(faults["clash_with"][mask]) + "'",
         }
         template = TREE_MESSAGES[rule].replace("{depth}", str(MAX_DEPTH))
         msg = _fill(template, parts) + "; " + BOARD_NOTE

@@ -299,6 +299,7 @@ def detached(organizations: pd.DataFrame, roots: Iterable[str] | None = None) ->
 # --- faults (validation) -------------------------------------------------------------------------
 FAULT_RULES = {
     "org_code_unsafe": "org_code",
+    "org_code_case_clash": "org_code",
     "tree_cycle": "parent_code",
     "tree_orphan": "parent_code",
     "tree_too_deep": "parent_code",
@@ -311,6 +312,8 @@ def tree_faults(organizations: pd.DataFrame, known_codes: pd.Series | None = Non
     ``cycle``: the cycle as text for the organisations on one.
 
     - ``org_code_unsafe``: the code fails ``safe_org_codes`` (it would be a folder name);
+    - ``org_code_case_clash``: the code differs from an earlier row's only in letter case (one
+      folder where file names ignore case); ``clash_with`` names the earlier code;
     - ``tree_cycle``: the organisation is on a cycle of parent codes (its own ancestor);
     - ``tree_orphan``: its ``parent_code`` names no organisation of ``known_codes`` (every code
       of the export, rejected rows included, so that the children of a rejected organisation
@@ -327,6 +330,20 @@ def tree_faults(organizations: pd.DataFrame, known_codes: pd.Series | None = Non
     listed = pc.is_in(_arrow(parent), value_set=pc.unique(_arrow(known)), skip_nulls=True)
     out = pd.DataFrame(index=organizations.index)
     out["org_code_unsafe"] = ~safe_org_codes(organizations["org_code"])
+    # "G1" and "g1" would share one folder where file names ignore case (Windows, macOS, SMB):
+    # the first row keeps the name, a later one is a fault.
+    codes = _arrow(organizations["org_code"])
+    folded = pd.Index(pc.utf8_lower(codes).to_numpy(zero_copy_only=False))
+    clash = folded.duplicated(keep="first")
+    other = np.full(len(folded), "", dtype=object)
+    if clash.any():  # hashing object arrays: fast; only a clash costs more
+        clash &= ~pd.Index(codes.to_numpy(zero_copy_only=False)).duplicated(keep="first")
+        first = pd.Series(
+            codes.to_numpy(zero_copy_only=False)[~folded.duplicated()], index=folded[~folded.duplicated()]
+        )
+        other[clash] = first.reindex(folded[clash]).to_numpy(dtype=object)
+    out["org_code_case_clash"] = clash
+    out["clash_with"] = pd.array(other, dtype="string")
     on_cycle = tree.on_cycle[np.maximum(pos, 0)] & (pos >= 0)
     out["tree_cycle"] = on_cycle
     out["tree_orphan"] = parent.notna().to_numpy(dtype=bool) & ~listed.to_numpy(zero_copy_only=False)

@@ -179,3 +179,19 @@ def test_validation_quarantines_each_fault_with_one_line_naming_the_organisation
     assert lines.loc[8, "value"] == "A\\x00B" and "\x00" not in "".join(quarantine["message"])
     assert (quarantine["source"] == "central.organizations").all()
     assert all(m.startswith(f"Bản ghi {r}: ") for r, m in lines["message"].items())
+
+
+def test_codes_that_differ_only_in_case_would_share_a_folder() -> None:
+    raw = pd.DataFrame(
+        {
+            "org_code": ["P", "G1", "g1", "C1"],
+            "name": ["Tỉnh", "Xã 1", "Xã 1 (nhập trùng)", "Chi bộ 1"],
+            "kind": ["province", "grassroots_committee", "grassroots_committee", "cell"],
+            "parent_code": [None, "P", "P", "g1"],
+            "active": [1] * 4,
+        }
+    )
+    accepted, quarantine, _ = validate_table("organizations", raw)
+    assert accepted["org_code"].tolist() == ["P", "G1", "C1"]  # C1 stays, detached below g1
+    assert quarantine["rule"].tolist() == ["org_code_case_clash"]
+    assert "'g1'" in quarantine["message"].iloc[0] and "'G1'" in quarantine["message"].iloc[0]
