@@ -166,7 +166,7 @@ def plant(folder: Path, cells: list[str], period: str) -> tuple[list[Expect], se
     dst = _patched(genuine[a[4]], folder / f"{a[4]}_{period}_copy.xlsx", None, comment=b"copy")
     exp.append(Expect("duplicate_copy", f"{a[4]}_{period}", "— dùng tệp", "warning"))
     shutil.copy(genuine[a[4]], folder / f"{a[4]}_{period} (1).xlsx")
-    exp.append(Expect("identical_copy", f"{a[4]}_{period} (1)", "trùng nội dung với tệp", "warning"))
+    exp.append(Expect("identical_copy", f"{a[4]}_{period}", "trùng nội dung với tệp", "warning"))
     # Names (a[5]): a newline that would forge a log line, a bidi override.
     dst = _patched(
         genuine[a[5]], folder / f"{a[5]}_{period}\n2026-11-30 01:00:00 INFO | ok.xlsx", None, comment=b"n"
