@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -86,11 +87,42 @@ def ym(d) -> str:
     return str(np.datetime64(d, "M"))
 
 
+@dataclass(frozen=True)
+class Region:
+    """The province a Demo builds: the single demo province (Cần Thơ's committee, M1 "93") by
+    default, or one of the 34 of a national data set (names.PROVINCES_2025), ``slot`` (i, n)."""
+
+    code: str = PROVINCE
+    name: str = names.PROVINCE_NAME
+    cccd: tuple[int, ...] = ()
+    slot: tuple[int, int] = (0, 1)
+    out_of_scope: tuple[str, ...] = tuple(OUT_OF_SCOPE)
+
+    @property
+    def own_cccd(self) -> int:
+        return self.cccd[0] if self.cccd else 93
+
+    @property
+    def home_cccd(self) -> list[int] | None:
+        return list(self.cccd) if self.cccd else None  # None: the single demo's mix
+
+    @property
+    def near_cccd(self) -> list[int]:
+        return list(self.cccd) if self.cccd else [92, 93, 94]
+
+    @property
+    def unknown_offset(self) -> int:
+        return self.slot[0] * (99_999 // self.slot[1]) if self.slot[1] > 1 else 0
+
+
 class Demo:
     """Builds every table in memory; ``central_tables`` and ``workbook_frames`` export them."""
 
-    def __init__(self, members: int, seed: int, as_of: date, period: str):
+    def __init__(self, members: int, seed: int, as_of: date, period: str, region: Region | None = None):
         self.n_target = members
+        # One province's tree of a national data set (codes, birth-registration codes, its own
+        # range of ID serials), or the single demo province.
+        self.region = region or Region()
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.as_of = d64(as_of)
@@ -161,7 +193,10 @@ class Demo:
 
     def new_tail(self) -> int:
         self.unknown_tail += 1
-        return 900_000 + self.unknown_tail  # disjoint from the members' tails
+        # Disjoint from the members' tails, and from the other provinces' unknown people.
+        if self.region.slot[1] > 1 and self.unknown_tail >= 99_999 // self.region.slot[1]:
+            raise RuntimeError(f"province {self.region.code}: more unknown people than its ID range")
+        return 900_000 + self.region.unknown_offset + self.unknown_tail
 
     def transfer(
         self,
@@ -233,11 +268,11 @@ class Demo:
         n_inactive = max(8, int(round(self.n_target * 0.04)))
         sizes = cell_sizes(rng, self.n_target - n_inactive)
         n_dissolved = max(1, len(sizes) // 200)
-        self.orgs, cell_idx = build_orgs(rng, len(sizes), n_dissolved)
+        self.orgs, cell_idx = build_orgs(rng, len(sizes), n_dissolved, self.region.code, self.region.name)
         self.m = build_members(rng, self.orgs, cell_idx, sizes, n_inactive, self.as_of, (self.P, self.A))
         m = self.m
         codes = rng.choice(10**8, size=len(m) + 4 * self.k * 8 + 200, replace=False)
-        self.code_pool = [f"{PROVINCE}{c:08d}" for c in codes]
+        self.code_pool = [f"{self.region.code}{c:08d}" for c in codes]
         m["code"] = np.array(self.code_pool[: len(m)], dtype=object)
         self.code_pool = self.code_pool[len(m) :]
         self.grass = dict(zip(self.orgs.code, self.orgs.grassroots, strict=True))
@@ -310,7 +345,7 @@ class Demo:
                 i,
                 "official",
                 s,
-                OUT_OF_SCOPE[j % len(OUT_OF_SCOPE)],
+                self.region.out_of_scope[j % len(self.region.out_of_scope)],
                 letter,
                 received=received,
                 notice=j % 3 != 0,
@@ -336,7 +371,7 @@ class Demo:
             else:
                 letter = ok[int(rng.integers(2, len(ok)))] if len(ok) > 2 else ok[-1]
                 note = "in transit within 30 working days"
-            to = OUT_OF_SCOPE[j % len(OUT_OF_SCOPE)] if j % 2 else self.other_cell(s)
+            to = self.region.out_of_scope[j % len(self.region.out_of_scope)] if j % 2 else self.other_cell(s)
             tid = self.transfer(i, "official", s, to, letter)
             self.miss("TRANSFER_OVERDUE", s, self.code(i), f"{tid} {note}")
         # A letter dated just before a holiday week: more than 6 calendar weeks old on as_of, yet
@@ -346,7 +381,7 @@ class Demo:
         if hol:
             letter = hol[-1]
             i = self.take(1)[0]
-            tid = self.transfer(i, "official", self.cell(i), OUT_OF_SCOPE[0], letter)
+            tid = self.transfer(i, "official", self.cell(i), self.region.out_of_scope[0], letter)
             self.miss(
                 "TRANSFER_OVERDUE",
                 self.cell(i),
@@ -452,7 +487,9 @@ class Demo:
                 self.overrides[i]["official_date"] = NAT
             elif kind == "central_null":
                 m["id_mode"][i] = 1
-                self.roster_ids[i] = person_id(93, m["birth"][i], bool(m["female"][i]), self.new_tail())
+                self.roster_ids[i] = person_id(
+                    self.region.own_cccd, m["birth"][i], bool(m["female"][i]), self.new_tail()
+                )
             elif kind == "lost_zero":
                 m["id_mode"][i] = 3
             elif kind == "feb29":
@@ -542,7 +579,7 @@ class Demo:
             "full_name": names.full_names(rng, np.array([female]))[0],
             "female": female,
             "birth": birth,
-            "personal_id": person_id(93, birth, female, self.new_tail()),
+            "personal_id": person_id(self.region.own_cccd, birth, female, self.new_tail()),
             "ceremony": ceremony,
             "official": add_months(np.array([ceremony]), 12)[0],
         }
@@ -695,7 +732,7 @@ class Demo:
         for j, i in enumerate(self.take(self.k)):
             s = self.cell(i)
             letter = late[0] if j == 0 else late[min(len(late) - 1, int(self.rng.integers(1, 60)))]
-            to = [OUT_OF_SCOPE[j % 4], self.other_cell(s), self.grass[self.other_cell(s)]][j % 3]
+            to = [self.region.out_of_scope[j % 4], self.other_cell(s), self.grass[self.other_cell(s)]][j % 3]
             tid = self.transfer(i, "official", s, to, letter)
             self.exp("TRANSFER_OVERDUE", s, self.code(i), ref=tid, note=f"letter {iso(letter)}, not received")
             self.exp("SCREEN_TRANSFER_RULES", s, self.code(i), note="derived from TRANSFER_OVERDUE")
@@ -705,7 +742,7 @@ class Demo:
         for j, i in enumerate(self.take(self.k)):
             s = self.cell(i)
             if j % 2 == 0:  # in transit within the deadline
-                tid = self.transfer(i, "official", s, OUT_OF_SCOPE[j % 4], ok[-5], notice=False)
+                tid = self.transfer(i, "official", s, self.region.out_of_scope[j % 4], ok[-5], notice=False)
             else:  # received inside the province
                 r = self.other_cell(s)
                 letter = self.as_of - int(self.rng.integers(60, 200)) * DAY
@@ -751,7 +788,7 @@ class Demo:
                     "cell": c,
                     "member_code": self.code(i),
                     "kind": "Chính thức",
-                    "from_org": OUT_OF_SCOPE[1],
+                    "from_org": self.region.out_of_scope[1],
                     "letter_date": letter,
                     "received_on": letter + 5 * DAY,
                     "dossier_received_on": letter + 6 * DAY,
@@ -764,7 +801,7 @@ class Demo:
     def plant_still_on_sender(self):
         for j, i in enumerate(self.take(self.k)):
             s = self.cell(i)
-            to = OUT_OF_SCOPE[j % 4] if j % 2 == 0 else self.other_cell(s)
+            to = self.region.out_of_scope[j % 4] if j % 2 == 0 else self.other_cell(s)
             letter = self.as_of - int(self.rng.integers(60, 300)) * DAY
             received = add_working_days(np.array([letter]), 12)[0]
             tid = self.transfer(i, "official", s, to, letter, received=received)
@@ -822,7 +859,7 @@ class Demo:
             else:  # in transit within the deadline
                 letter = ok[min(len(ok) - 1, 3)]
                 fees = ym(add_months(np.array([letter]), -2)[0])
-                tid = self.transfer(i, "official", s, OUT_OF_SCOPE[2], letter, fees=fees)
+                tid = self.transfer(i, "official", s, self.region.out_of_scope[2], letter, fees=fees)
             self.exp(
                 "TRANSFER_FEES_GAP", s, self.code(i), ref=tid, note=f"fees paid through {fees}, letter later"
             )
@@ -1133,7 +1170,7 @@ class Demo:
             if rng.random() < 0.5:  # full text or code, both accepted
                 ratings = [RATING_LABELS[r] for r in ratings]
         cell = self.submitting[int(rng.integers(len(self.submitting)))]
-        pid = person_id(int(rng.choice([92, 93, 94])), birth, female, self.new_tail())
+        pid = person_id(int(rng.choice(self.region.near_cccd)), birth, female, self.new_tail())
         verified = v != "not_verified"
         self.candidates.append(
             {
@@ -1161,7 +1198,7 @@ class Demo:
     # --- derived tables ----------------------------------------------------------------------
     def derive(self) -> None:
         m, rng = self.m, self.rng
-        ids = personal_ids(rng, m)
+        ids = personal_ids(rng, m, home=self.region.home_cccd, slot=self.region.slot)
         # Field-mismatch IDs: another valid serial of the same structure; "TRUE": the ID it should be.
         for i, o in self.overrides.items():
             if o.get("personal_id") == "WRONG":
@@ -1169,7 +1206,9 @@ class Demo:
                     ids[i][:6] + f"{(int(ids[i][6:]) + 1 + int(rng.integers(0, 99))) % 1_000_000:06d}"
                 )
             elif o.get("personal_id") == "TRUE":
-                o["personal_id"] = person_id(93, m["birth"][i], bool(m["female"][i]), self.new_tail())
+                o["personal_id"] = person_id(
+                    self.region.own_cccd, m["birth"][i], bool(m["female"][i]), self.new_tail()
+                )
         self.ids = ids
         self.in_transit = set()
         for t in self.transfers:

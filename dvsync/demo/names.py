@@ -283,3 +283,54 @@ def old_style(name: str) -> str:
     for new, old in OLD_STYLE.items():
         name = name.replace(new, old)
     return name
+
+
+# The 34 province-level units after the 2025 merger (Resolution 202/2025/QH15), for the national
+# data set: (M1 of the organisation code = the province's administrative code, Decision
+# 19/2025/QĐ-TTg; the committee's name; the CCCD birth-registration codes of the provinces merged
+# into it (Circular 59/2021/TT-BCA), home first; a relative size, about the population in millions,
+# to share the members out).
+PROVINCES_2025: list[tuple[str, str, list[int], float]] = [
+    ("01", "Đảng bộ thành phố Hà Nội", [1], 8.7),
+    ("04", "Đảng bộ tỉnh Cao Bằng", [4], 0.6),
+    ("08", "Đảng bộ tỉnh Tuyên Quang", [8, 2], 1.9),
+    ("11", "Đảng bộ tỉnh Điện Biên", [11], 0.6),
+    ("12", "Đảng bộ tỉnh Lai Châu", [12], 0.5),
+    ("14", "Đảng bộ tỉnh Sơn La", [14], 1.3),
+    ("15", "Đảng bộ tỉnh Lào Cai", [15, 10], 1.8),
+    ("19", "Đảng bộ tỉnh Thái Nguyên", [19, 6], 1.8),
+    ("20", "Đảng bộ tỉnh Lạng Sơn", [20], 0.8),
+    ("22", "Đảng bộ tỉnh Quảng Ninh", [22], 1.4),
+    ("24", "Đảng bộ tỉnh Bắc Ninh", [24, 27], 3.6),
+    ("25", "Đảng bộ tỉnh Phú Thọ", [25, 26, 17], 4.0),
+    ("31", "Đảng bộ thành phố Hải Phòng", [31, 30], 4.7),
+    ("33", "Đảng bộ tỉnh Hưng Yên", [33, 34], 3.6),
+    ("37", "Đảng bộ tỉnh Ninh Bình", [37, 35, 36], 4.4),
+    ("38", "Đảng bộ tỉnh Thanh Hóa", [38], 3.7),
+    ("40", "Đảng bộ tỉnh Nghệ An", [40], 3.5),
+    ("42", "Đảng bộ tỉnh Hà Tĩnh", [42], 1.3),
+    ("44", "Đảng bộ tỉnh Quảng Trị", [44, 45], 1.9),
+    ("46", "Đảng bộ thành phố Huế", [46], 1.4),
+    ("48", "Đảng bộ thành phố Đà Nẵng", [48, 49], 3.1),
+    ("51", "Đảng bộ tỉnh Quảng Ngãi", [51, 62], 2.2),
+    ("52", "Đảng bộ tỉnh Gia Lai", [52, 64], 3.6),
+    ("56", "Đảng bộ tỉnh Khánh Hòa", [56, 58], 2.2),
+    ("66", "Đảng bộ tỉnh Đắk Lắk", [66, 54], 3.3),
+    ("68", "Đảng bộ tỉnh Lâm Đồng", [68, 67, 60], 3.9),
+    ("75", "Đảng bộ tỉnh Đồng Nai", [75, 70], 4.5),
+    ("79", "Đảng bộ Thành phố Hồ Chí Minh", [79, 74, 77], 14.0),
+    ("80", "Đảng bộ tỉnh Tây Ninh", [80, 72], 3.3),
+    ("82", "Đảng bộ tỉnh Đồng Tháp", [82, 87], 4.4),
+    ("86", "Đảng bộ tỉnh Vĩnh Long", [86, 83, 84], 4.3),
+    ("91", "Đảng bộ tỉnh An Giang", [91, 89], 4.9),
+    ("92", "Đảng bộ thành phố Cần Thơ", [92, 93, 94], 4.2),
+    ("96", "Đảng bộ tỉnh Cà Mau", [96, 95], 2.6),
+]
+# Transfers out of the national tree (the armed forces' and central bodies' committees are not in
+# the demo's central database): codes whose M1 is none of the 34.
+NATIONAL_OUT_OF_SCOPE = [
+    "97.012.000.004.000",
+    "97.003.000.011.000",
+    "98.001.000.002.000",
+    "98.030.000.007.000",
+]

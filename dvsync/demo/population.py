@@ -90,11 +90,19 @@ def cell_sizes(rng: np.random.Generator, total: int) -> np.ndarray:
     return sizes
 
 
-def build_orgs(rng: np.random.Generator, n_cells: int, n_dissolved: int) -> tuple[Orgs, np.ndarray]:
+def build_orgs(
+    rng: np.random.Generator,
+    n_cells: int,
+    n_dissolved: int,
+    province: str = PROVINCE,
+    province_name: str = names.PROVINCE_NAME,
+) -> tuple[Orgs, np.ndarray]:
     """The tree province -> upper -> grassroots (committee or cell) -> cells.
 
     Returns the organisations and, for each of the ``n_cells`` member-holding cells, its index.
+    ``province``: M1 of every code (the national data set builds one tree per province).
     """
+    PROVINCE = province  # noqa: N806 - the module default, per tree
     # Group cells into grassroots organisations: ~30% are grassroots cells (chi bộ cơ sở).
     group = []
     while sum(group) < n_cells:
@@ -113,7 +121,7 @@ def build_orgs(rng: np.random.Generator, n_cells: int, n_dissolved: int) -> tupl
 
     code, name, kind, parent, active, grass = [], [], [], [], [], []
     root = f"{PROVINCE}.000.000.000.000"
-    code.append(root), name.append(names.PROVINCE_NAME), kind.append("province"), parent.append(None)
+    code.append(root), name.append(province_name), kind.append("province"), parent.append(None)
     active.append(True), grass.append(None)
     cell_index: list[int] = []
     gi = 0
@@ -286,19 +294,30 @@ def reach_dates(m: Members, milestone: int) -> np.ndarray:
     return add_years(m["decision"], milestone) + gap_days(m) * DAY
 
 
-def personal_ids(rng: np.random.Generator, m: Members, home_share: float = 0.6) -> np.ndarray:
-    """CCCD consistent with birth year, gender and a birth-registration province (domain.md)."""
+def personal_ids(
+    rng: np.random.Generator,
+    m: Members,
+    home_share: float = 0.6,
+    home: list[int] | None = None,
+    slot: tuple[int, int] = (0, 1),
+) -> np.ndarray:
+    """CCCD consistent with birth year, gender and a birth-registration province (domain.md).
+
+    ``home``: the birth-registration codes most members have; ``slot`` (i, n): this tree draws its
+    serials from the i-th of n disjoint ranges, so that the trees of a national data set, built one
+    after the other, never give two people the same number ((0, 1): the whole range)."""
     n = len(m)
+    lo, hi = slot[0] * 900_000 // slot[1], (slot[0] + 1) * 900_000 // slot[1]
     by = year_of(m["birth"])
     prov = np.where(
         rng.random(n) < home_share,
-        rng.choice([92, 93, 94, 95, 86], size=n),
+        rng.choice(home or [92, 93, 94, 95, 86], size=n),
         np.asarray(names.PROVINCE_CODES)[rng.integers(len(names.PROVINCE_CODES), size=n)],
     )
     century = (by - 1900) // 100
     cg = century * 2 + m["female"].astype(np.int64)
     key_head = prov.astype(np.int64) * 10**9 + cg * 10**8 + (by % 100) * 10**6
-    tail = rng.integers(0, 900_000, n)  # 900000-999999 is kept for candidates and unknown people
+    tail = rng.integers(lo, hi, n)  # 900000-999999 is kept for candidates and unknown people
     key = key_head + tail
     for _ in range(50):
         _, first = np.unique(key, return_index=True)
@@ -306,13 +325,15 @@ def personal_ids(rng: np.random.Generator, m: Members, home_share: float = 0.6) 
         dup[first] = False
         if not dup.any():
             break
-        key[dup] = key_head[dup] + rng.integers(0, 900_000, dup.sum())
+        key[dup] = key_head[dup] + rng.integers(lo, hi, dup.sum())
     ids = np.char.zfill(key.astype(str), 12).astype(object)
     # Old records: no ID, or a 9-digit CMND (not findings).
     mode = m["id_mode"]
     cmnd_n = int((mode == 2).sum())
     if cmnd_n:
-        cmnd = rng.choice(400_000_000 - 10_000_000, size=cmnd_n, replace=False) + 10_000_000
+        c_lo = 10_000_000 + slot[0] * 390_000_000 // slot[1]
+        c_hi = 10_000_000 + (slot[0] + 1) * 390_000_000 // slot[1]
+        cmnd = rng.choice(c_hi - c_lo, size=cmnd_n, replace=False) + c_lo
         ids[mode == 2] = np.char.zfill(cmnd.astype(str), 9).astype(object)
     lost = mode == 3  # Excel dropped the leading zero somewhere upstream (11 digits): restored, valid
     ids[lost] = np.array([s[1:] for s in ids[lost]], dtype=object)
