@@ -10,7 +10,7 @@ SUDO=""
 if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 
 missing=()
-for pkg in libreoffice-calc-nogui poppler-utils fonts-dejavu-core fonts-liberation2; do
+for pkg in libreoffice-calc-nogui poppler-utils fonts-dejavu-core fonts-liberation2 fonts-crosextra-carlito; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi

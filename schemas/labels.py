@@ -247,6 +247,18 @@ def field_label(field: str | None) -> str:
     return FIELD_LABELS.get(field or "", field or "")
 
 
+# sheet of a cell's workbook -> {internal column: the header the cell wrote}.
+SHEET_HEADERS: dict[str, dict[str, str]] = {
+    sheet: {name: header for header, name in cols.items()} for sheet, cols in SHEETS.items()
+}
+
+
+def column_label(sheet: str | None, column: str | None) -> str:
+    """A column of a cell's workbook as the cell knows it: the header of that sheet (contract
+    §2), else the field's label; a header already in Vietnamese stays as it is."""
+    return SHEET_HEADERS.get(sheet or "", {}).get(column or "") or field_label(column)
+
+
 def value_label(field: str | None, value: str | None) -> str:
     """A finding's central_value / cell_value as a person reads it: the label of a status,
     rating, discipline form or category; dates dd/mm/yyyy, months mm/yyyy; else unchanged."""
