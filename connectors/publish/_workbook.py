@@ -23,6 +23,7 @@ from connectors.publish.labels import (
     STATUS_LABELS,
     SUBJECT_HEADERS,
     field_label,
+    column_label,
     value_label,
     vn_number,
 )
@@ -71,22 +72,23 @@ WIDTHS: dict[str, tuple[int, int]] = {
     "status": (8, 10),
     "committee_code": (12, 19),
     "org_code": (12, 19),
-    "org_name": (14, 20),
+    "org_name": (14, 18),
     "member_code": (12, 14),
-    "field": (12, 18),
+    "field": (12, 16),
     "central_value": (11, 16),
     "cell_value": (11, 20),
     "due_date": (11, 11),
-    "detail": (36, 50),
+    "detail": (36, 60),
     "first_seen": (11, 11),
     "finding_id": (17, 17),
 }
-# Row heights (points): Times New Roman 11 takes about 15 pt a line; a wrapped cell's lines are
-# estimated from its text and its column's width (greedy word wrap, a little pessimistic so that
-# text is never cut: a width unit holds 1.2 to 1.4 characters of Times New Roman 11).
-LINE_PT = 15.0
+# Row heights (points): a line of Times New Roman 11 takes 12.7 pt in LibreOffice, about 14 in
+# Excel; a wrapped cell's lines are estimated from its text and its column's width (greedy word
+# wrap; a width unit, the "0" of the default Calibri 11, holds about one character of Times New
+# Roman 11 in mixed Vietnamese text: measured by rendering, tests/publish/test_print.py).
+LINE_PT = 14.0
 ROW_PAD_PT = 3.0
-CHARS_PER_UNIT = 1.2
+CHARS_PER_UNIT = 1.0
 # Vietnamese grouping of whole numbers whatever the reader's locale (3005 -> 3.005).
 VN_INT_FORMAT = r"[>=1000000]#\.###\.##0;[>=1000]#\.##0;0"
 SEVERITY_FILL = {"error": "#F8D7DA", "warning": "#FFF3CD", "info": "#DDEBF7"}
@@ -507,6 +509,8 @@ def write_workbook(job: WorkbookJob) -> str:
     by_list: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_list[r["list_code"]].append(r)
+            if c == "column" and v:  # the header the cell wrote, never dvsync's internal name
+                text = column_label(r["sheet"], str(v))
     options: dict[str, Any] = {
         "strings_to_numbers": False,
         "strings_to_formulas": False,
