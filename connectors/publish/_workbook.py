@@ -22,8 +22,8 @@ from connectors.publish.labels import (
     SEVERITY_LABELS,
     STATUS_LABELS,
     SUBJECT_HEADERS,
-    field_label,
     column_label,
+    field_label,
     value_label,
     vn_number,
 )
@@ -497,6 +497,8 @@ def _write_submission_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, job: Workboo
         for j, c in enumerate(SUBMISSION_COLUMNS, start=1):
             v = r[c]
             text = _LINE_SEVERITY.get(v or "", v or "") if c == "severity" else ("" if v is None else str(v))
+            if c == "column" and v:  # the header the cell wrote, never dvsync's internal name
+                text = column_label(r["sheet"], str(v))
             ws.write_string(row, j, text, fmt.row[sev, "wrap" if c == "message" else "text"])
     ws.freeze_panes(HEADER_ROW + 1, 0)
     ws.autofilter(HEADER_ROW, 0, HEADER_ROW + len(lines), len(SUBMISSION_COLUMNS))
@@ -509,8 +511,6 @@ def write_workbook(job: WorkbookJob) -> str:
     by_list: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_list[r["list_code"]].append(r)
-            if c == "column" and v:  # the header the cell wrote, never dvsync's internal name
-                text = column_label(r["sheet"], str(v))
     options: dict[str, Any] = {
         "strings_to_numbers": False,
         "strings_to_formulas": False,
