@@ -24,6 +24,7 @@ Thiết lập (biến môi trường; tùy chọn dòng lệnh được ưu tiê
   DVSYNC_OUT             thư mục kết quả (mặc định ./dvsync-out)
   DVSYNC_RESULTS_URL     CSDL kết quả (mặc định SQLite trong thư mục kết quả)
   DVSYNC_MAPPING         tệp ánh xạ bảng/cột (YAML)
+  DVSYNC_RESPONSES       thư mục sổ trả lời của các cấp ủy (sổ danh sách đã điền kết quả xử lý)
   DVSYNC_CENTRAL_PASSWORD, DVSYNC_RESULTS_PASSWORD  mật khẩu, nếu không ghi trong URL
 
 Ví dụ:
@@ -65,6 +66,12 @@ def _source_options(p: argparse.ArgumentParser) -> None:
         "--mapping",
         metavar="TỆP",
         help="tệp YAML ánh xạ tên bảng/cột của CSDL trung ương (mặc định: $DVSYNC_MAPPING)",
+    )
+    p.add_argument(
+        "--responses",
+        metavar="DIR",
+        help="thư mục sổ trả lời: sổ danh sách cấp ủy gửi lại, đã điền cột Kết quả xử lý và Ghi chú / giải trình "
+        "(mặc định: $DVSYNC_RESPONSES)",
     )
     p.add_argument(
         "--demo",
@@ -161,6 +168,33 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     p.add_argument("file", metavar="TỆP.xlsx", help="nơi ghi bảng nộp mẫu")
+
+    p = sub.add_parser(
+        "accept",
+        help="Ban Tổ chức chấp nhận giải trình của một phát hiện",
+        description="Ban Tổ chức chấp nhận giải trình của cấp ủy về một phát hiện (cột Mã phát hiện trong sổ "
+        "danh sách). Từ lần đối soát sau, phát hiện có trạng thái 'Giải trình được chấp nhận', ra khỏi danh "
+        "sách cần xử lý và số liệu tổng hợp; nếu số liệu trung ương hoặc của chi bộ thay đổi, phát hiện tự mở "
+        "lại. Mỗi quyết định được lưu cùng người quyết định và ngày.",
+        epilog="Ví dụ:\n  dvsync accept 61fd171706a0b89c --note 'Đã xác minh: đúng theo quyết định số 12' "
+        "--by 'Nguyễn Văn A' --out /srv/dvsync",
+        formatter_class=fmt,
+    )
+    p.add_argument("finding_id", metavar="MÃ_PHÁT_HIỆN", help="mã phát hiện (16 ký tự, cột Mã phát hiện)")
+    p.add_argument("--note", required=True, metavar="LÝ_DO", help="lý do chấp nhận (bắt buộc)")
+    p.add_argument(
+        "--by", metavar="TÊN", help="người quyết định (mặc định: Ban Tổ chức và tên người dùng máy)"
+    )
+    p.add_argument(
+        "--results",
+        metavar="URL",
+        help="CSDL kết quả (mặc định: $DVSYNC_RESULTS_URL, hoặc SQLite trong thư mục kết quả)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="thư mục kết quả của đối soát hằng đêm (mặc định: $DVSYNC_OUT, hoặc ./dvsync-out)",
+    )
     return parser
 
 
@@ -195,6 +229,7 @@ def _prepare(args: argparse.Namespace, mode: str) -> dict:
         args.demo,
         settings=settings,
         prepare=False,
+        responses=args.responses,
     )
     central, results = args.central, args.results
     if central:
@@ -215,6 +250,8 @@ def _prepare(args: argparse.Namespace, mode: str) -> dict:
         "mapping": args.mapping,
         "demo": args.demo,
     }
+    if args.responses:
+        params["responses"] = args.responses
     for name in ("chunk_size", "partition_members"):
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
@@ -309,6 +346,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if not Path(args.file).is_file():
             raise DvsyncUsage(f"Không thấy tệp: {args.file}")
         return check_workbook(Path(args.file))
+    if args.command == "accept":
+        from dvsync.accept import accept
+
+        return accept(args.finding_id, args.note, args.by, args.results, args.out)
     if args.command == "template":
         from dvsync.check import write_template
 

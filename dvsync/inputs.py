@@ -35,6 +35,7 @@ class RunInputs:
     mapping: Path | None = None
     committee: str | None = None
     base_out: Path | None = None  # the nightly's output folder (an audit's is below it)
+    responses: Path | None = None  # the committees' returned workbooks (issue #20)
 
     @property
     def mode(self) -> str:
@@ -220,6 +221,7 @@ def resolve_inputs(
     settings: Settings | None = None,
     log=print,
     prepare: bool = True,
+    responses: str | None = None,
 ) -> RunInputs:
     """Every input of a run, checked. ``prepare=False`` (the CLI, before Prefect starts) has no
     side effect: no demo data built, no folder created, no Secret block loaded."""
@@ -268,6 +270,10 @@ def resolve_inputs(
             check_url(source, "CSDL trung ương")
     if map_path is not None and not map_path.is_file():
         raise UsageError(f"Không tìm thấy tệp ánh xạ: {map_path}")
+    # The committees' returned workbooks (--responses, DVSYNC_RESPONSES; the demo: only if given).
+    resp_dir = Path(responses) if responses else (None if demo else settings.responses)
+    if resp_dir is not None and not resp_dir.is_dir():
+        raise UsageError(f"Không tìm thấy thư mục sổ trả lời của cấp ủy: {resp_dir}")
     if results_url:
         results_url = with_password(results_url, os.environ.get(ENV_RESULTS_PASSWORD))
         check_url(results_url, "CSDL kết quả")
@@ -294,4 +300,5 @@ def resolve_inputs(
         mapping=map_path,
         committee=committee,
         base_out=base,
+        responses=resp_dir,
     )

@@ -26,6 +26,7 @@ def dossier_audit(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     dask_workers: int = 0,
     partition_members: int = DEFAULT_PARTITION_MEMBERS,
+    responses: str | None = None,
 ) -> dict:
     """Every required dossier document of every year, for the committee's members only.
 
@@ -43,4 +44,5 @@ def dossier_audit(
         chunk_size,
         dask_workers,
         partition_members,
+        responses,
     )

@@ -23,7 +23,7 @@ from dvsync.datasets import RunContext
 from dvsync.inputs import resolve_inputs
 from dvsync.partitions import GLOBAL_TABLES, split_submissions
 from dvsync.settings import DEFAULT_CHUNK_SIZE, DEFAULT_PARTITION_MEMBERS, Settings
-from flows import console, tasks
+from flows import answers, console, tasks
 from schemas.contract import CENTRAL_TABLES
 
 
@@ -67,6 +67,7 @@ def nightly_reconciliation(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     dask_workers: int = 0,
     partition_members: int = DEFAULT_PARTITION_MEMBERS,
+    responses: str | None = None,
 ) -> dict:
     """Reconcile the central member database with the cells' submissions and publish the lists.
 
@@ -91,6 +92,7 @@ def nightly_reconciliation(
         chunk_size,
         dask_workers,
         partition_members,
+        responses,
     )
 
 
@@ -107,6 +109,7 @@ def reconcile_and_publish(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     dask_workers: int = 0,
     partition_members: int = DEFAULT_PARTITION_MEMBERS,
+    responses: str | None = None,
 ) -> dict:
     """The body of both flows (the nightly; the audit of one committee's subtree, published under
     ``<out>/audits/<committee>/<as_of>/`` and never over the nightly's files)."""
@@ -119,7 +122,17 @@ def reconcile_and_publish(
     tasks.STAGE_SECONDS.clear()
     started = time.perf_counter()
     inp = resolve_inputs(
-        central, submissions, out, as_of, period, results, mapping, committee, demo, log=logger.info
+        central,
+        submissions,
+        out,
+        as_of,
+        period,
+        results,
+        mapping,
+        committee,
+        demo,
+        log=logger.info,
+        responses=responses,
     )
     mode, committee = inp.mode, inp.committee
     mapping = str(inp.mapping) if inp.mapping else None
@@ -178,12 +191,21 @@ def reconcile_and_publish(
             "committee": committee,
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        # The committees' returned workbooks (issue #20), read before the night is recorded.
+        answer_counts, answer_q = answers.read_responses(
+            str(inp.responses) if inp.responses else None, inp.results, whole.organizations, run["as_of"]
+        )
         findings = tasks.record_history(inp.results, run, findings)
-        quarantine = pd.concat([central_q, subs_q], ignore_index=True)
+        findings = answers.apply_answers(inp.results, run, findings)
+        quarantine = pd.concat(
+            [central_q, subs_q, *([answer_q] if answer_q is not None else [])], ignore_index=True
+        )
         summary = tasks.build_summary(
             inp, run, central_counts, subs, subs_q, files, findings, quarantine, time.perf_counter() - started
         )
         summary["partitions"] = n_parts
+        if answer_counts is not None:
+            summary["responses"] = answer_counts
         tasks.publish(findings, quarantine, summary, whole.organizations, inp, committee)
         logger.info("Kết quả tại %s", inp.out)
         return {**summary, "out": str(inp.out)}  # the folder, for the caller (not in summary.json)

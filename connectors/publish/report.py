@@ -322,7 +322,8 @@ def write_board_report(
     upper = _nearest_of_kind(organizations, ["upper"])
     f["upper_code"] = f["org_code"].map(upper).astype("string").fillna(f["committee_code"]).fillna("")
     f["committee_code"] = f["committee_code"].fillna("")
-    open_ = f[f["status"].isin(["new", "open"])].copy()
+    # Explained findings await the board: still to act on; accepted ones are not (issue #20).
+    open_ = f[f["status"].isin(["new", "open", "explained"])].copy()
     resolved = f[f["status"] == "resolved"]
     order = {c: i for i, c in enumerate(LIST_CODES)}
 
@@ -479,6 +480,11 @@ def write_board_report(
     else:
         parts.append(svg_hbar("chart-committees", "Phát hiện cần xử lý theo đảng bộ cấp trên cơ sở", []))
     sections.append("\n".join(parts))
+    from connectors.publish.answers_report import answering_section
+
+    answering = answering_section(findings, names, as_of_ts)  # issue #20: only when answered
+    if answering:
+        sections.append(answering)
 
     # Trend.
     hist = _runs_long(runs)

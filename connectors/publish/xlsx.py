@@ -69,8 +69,8 @@ log = logging.getLogger("dvsync.publish")
 PUBLISHED_KINDS = ["province", "upper", "grassroots_committee", "grassroots_cell"]
 MANIFEST = "manifest.json"
 # Bump when the layout changes: every workbook is then rewritten once (2: issue #18, Vietnamese
-# values, subject headers, row heights and print setup).
-FORMAT_VERSION = 2
+# values, subject headers, row heights and print setup; 3: issue #20, the answer columns).
+FORMAT_VERSION = 3
 # Below this many changed workbooks, worker start-up costs more than it saves.
 MIN_PARALLEL_JOBS = 24
 STAGING_PREFIX = ".staging-"
@@ -217,6 +217,14 @@ def write_committee_workbooks(
     placed = df.merge(pairs, on="org_code", how="inner")
     # Never dropped: what no root's committee receives is listed for the board (BOARD_CODE).
     loose = detached(orgs, roots)
+    # The board answers in a root committee's workbook (issue #20: it may accept an explanation).
+    parent = (
+        _text(orgs["parent_code"]) if "parent_code" in orgs.columns else pd.Series(pd.NA, index=orgs.index)
+    )
+    board_codes = {
+        BOARD_CODE,
+        *orgs.loc[(parent.isna() | ~parent.isin(orgs["org_code"])).to_numpy(), "org_code"],
+    }
     lost = (
         ~df["org_code"].isin(pairs["org_code"]) | df["org_code"].isin(loose.index[loose.to_numpy()])
     ).fillna(True)
@@ -300,6 +308,7 @@ def write_committee_workbooks(
                 names=sub_names,
                 list_order=order,
                 submission_lines=lines,
+                board=code in board_codes,
             )
         )
 
