@@ -438,7 +438,8 @@ def build_summary(
     }
     counts.update(files.get("rows", {}))
     by_status = findings["status"].value_counts().sort_index().to_dict()
-    findings = findings[findings["status"] != "resolved"]  # the counts are of what is still to do
+    # The counts are of what is still to do (an explanation the board accepted is not, issue #20).
+    findings = findings[~findings["status"].isin(["resolved", "accepted"])]
     per_list = findings.groupby("list_code").size().sort_index().to_dict()
     per_committee = (
         findings.groupby(["committee_code", "list_code"], dropna=False).size().reset_index(name="count")
@@ -512,7 +513,7 @@ def publish(
 
                 orgs = organizations[organizations["org_code"].isin(subtree(organizations, committee))]
             written = write_committee_workbooks(
-                findings,
+                findings[findings["status"] != "accepted"],  # accepted explanations leave the lists (#20)
                 orgs,
                 folder,
                 inp.as_of.date(),

@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 
 import xlsxwriter
 
+from connectors.publish import answer_columns
 from connectors.publish.labels import (
     COLUMN_HEADERS,
     LIST_SHEET_NAMES,
@@ -44,6 +45,11 @@ ROW_COLUMNS = [
     "rule",
     "first_seen",
     "finding_id",
+    # The committee's last answer (issue #20; connectors/publish/answer_columns.py).
+    "response",
+    "response_note",
+    "responded_on",
+    "facts_changed",
 ]
 # Columns of a list sheet, after "STT"; the optional ones are left out when empty on that sheet.
 # A list has one severity: it is printed in the sheet's second line, not repeated on every row.
@@ -113,6 +119,9 @@ class WorkbookJob(TypedDict):
     # Quarantine lines of the cells' own workbooks in this subtree (issue #15): SUBMISSION_COLUMNS
     # values; optional (absent or empty: no sheet).
     submission_lines: list[tuple]
+    # The board's workbook (a root committee's, issue #20): its answer drop-down can accept an
+    # explanation; optional (absent: False).
+    board: bool
 
 
 SUBMISSION_COLUMNS = ["cell_code", "source", "sheet", "row", "column", "severity", "message", "value"]
@@ -332,6 +341,7 @@ def _write_list_sheet(
     ws.write_string(HEADER_ROW, 0, "STT", fmt.header)
     for j, c in enumerate(cols, start=1):
         ws.write_string(HEADER_ROW, j, headers[c], fmt.header)
+    n_answer = answer_columns.write_headers(ws, fmt, HEADER_ROW, len(cols) + 1)
     wrapped = [c for c in cols if c in WRAP_COLUMNS]
     for i, r in enumerate(rows):
         row = HEADER_ROW + 1 + i
@@ -350,9 +360,11 @@ def _write_list_sheet(
                 )
                 # write_string, never write(): a value starting with '=' must not become a formula.
                 ws.write_string(row, j, texts[c][i], fmt.row[sev, kind])
+        answer_columns.write_row(ws, fmt, row, len(cols) + 1, r, sev)
     last = HEADER_ROW + len(rows)
+    answer_columns.finish(ws, HEADER_ROW, last, len(cols) + 1, bool(job.get("board")))
     ws.freeze_panes(HEADER_ROW + 1, 0)
-    ws.autofilter(HEADER_ROW, 0, last, len(cols))
+    ws.autofilter(HEADER_ROW, 0, last, len(cols) + n_answer)
     _print_setup(ws, job["org_name"], title, HEADER_ROW)
 
 
