@@ -20,8 +20,9 @@ nightly: install
 system-deps:
 	bash .ci/system-deps.sh
 	bash .ci/system-deps-browser.sh
+	bash .ci/system-deps-print.sh
 
-# The whole test suite, against a real PostgreSQL, ODBC driver and headless Chromium.
+# The whole test suite, against a real PostgreSQL, ODBC driver, headless Chromium and LibreOffice.
 test: install system-deps
 	$(BIN)/pytest -q -n 2 --dist loadfile
 
