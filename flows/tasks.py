@@ -411,10 +411,14 @@ def record_history(results_url: str, run: dict, findings: pd.DataFrame) -> pd.Da
 def scope_to_committee(findings: pd.DataFrame, organizations: pd.DataFrame, committee: str) -> pd.DataFrame:
     """Keep only findings of the committee's subtree: a committee receives only its own members."""
     from dvsync.tree import subtree
+    from schemas.errors import UsageError
 
     codes = subtree(organizations, committee)
-    if not codes:
-        raise ValueError(f"Không có tổ chức đảng mã {committee} trong CSDL")
+    if not codes:  # not in the export, or quarantined with its place in the tree (schemas.tree)
+        raise UsageError(
+            f"Không có tổ chức đảng mã {committee} trong cây tổ chức của CSDL trung ương "
+            "(không có trong bảng tổ chức, hoặc bị cách ly vì mã hay mã cấp trên sai)"
+        )
     return findings[findings["org_code"].isin(codes)].reset_index(drop=True)
 
 
