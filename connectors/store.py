@@ -1170,6 +1170,36 @@ class ResultsStore:
             )
         return _sorted(df, ["scope", "as_of"])
 
+    def night_findings(self, scope: str, as_of: str) -> pd.DataFrame | None:
+        """The findings.csv rows of night ``as_of`` as the history now gives them (seen that night,
+        then those it resolved), or None when a later night is recorded (their rows moved on).
+
+        Used after an older night was recorded under it (``_rechain``): the published set of
+        ``as_of`` is refreshed with the statuses of a run in date order."""
+        f = FINDINGS.c
+        day = _to_date(as_of)
+        with self.engine.connect() as conn:
+            latest = conn.execute(sa.select(sa.func.max(RUNS.c.as_of)).where(RUNS.c.scope == scope)).scalar()
+            if latest is None or _to_date(latest) != day:
+                return None
+            cols = [c for c in [*FINDING_COLUMNS, "ref"] if c in f]
+            seen = conn.execute(
+                _select(*[f[c] for c in cols]).where(
+                    f.scope == scope, f.last_seen == day, f.status != "resolved"
+                )
+            ).all()
+            gone = conn.execute(
+                _select(*[f[c] for c in cols]).where(
+                    f.scope == scope, f.status == "resolved", f.resolved_on == day
+                )
+            ).all()
+        types = {c: "isodate" for c in FINDING_DATES}
+        current = _frame_rows(seen, cols, types)
+        resolved = _frame_rows(gone, cols, types)
+        resolved["as_of"] = day.isoformat()
+        out = pd.concat([current, resolved], ignore_index=True) if len(resolved) else current
+        return out.astype({c: "string" for c in cols})
+
     def trend(self, scope: str = "nightly") -> pd.DataFrame:
         """Findings per list and run date (long format: as_of, list_code, findings) for the board."""
         runs = self.runs()

@@ -496,8 +496,6 @@ def publish(
     from connectors.publish.artifacts import publish_artifacts
     from connectors.publish.files import write_findings_csv, write_quarantine_csv, write_summary_json
     from connectors.publish.release import Release
-    from connectors.publish.report import write_board_report
-    from connectors.publish.xlsx import write_committee_workbooks
     from connectors.store import ResultsStore
     from dvsync.settings import redact_url
     from schemas.errors import DvsyncError, OutputError
@@ -505,6 +503,7 @@ def publish(
     out = Path(inp.out)
     scope = f"{summary['mode']}:{committee}" if committee else summary["mode"]
     release = Release(out, summary["run_id"], summary["as_of"])
+    committed = False
     try:
         with stage("publish"):
             folder = release.begin()
@@ -516,23 +515,15 @@ def publish(
                 from dvsync.tree import subtree
 
                 orgs = organizations[organizations["org_code"].isin(subtree(organizations, committee))]
-            written = write_committee_workbooks(
-                findings[findings["status"] != "accepted"],  # accepted explanations leave the lists (#20)
-                orgs,
-                folder,
-                inp.as_of.date(),
-                workers=inp.workers,
-                roots=[committee] if committee else None,  # an audit's subtree is headed by its committee
-                quarantine=quarantine,  # each committee sees its cells' workbook faults (#15)
-            )
             store = ResultsStore(inp.results)
             try:
                 trend = with_retries(lambda: store.trend(scope), redact_url(inp.results))
             finally:
                 store.dispose()
             trend = trend.rename(columns={"findings": "count"})
-            report = folder / "reports" / f"bao-cao-{inp.as_of:%Y-%m-%d}.html"
-            write_board_report(findings, trend, orgs, report, inp.as_of.date())
+            written, report = _write_lists(
+                folder, findings, quarantine, orgs, inp, inp.as_of.date(), committee, trend
+            )
             summary["committee_workbooks"] = {k: v for k, v in written.items() if k != "files"}
             summary["board_report"] = str(report.relative_to(folder))
         # After the stage, so that summary.json has the publication's own duration too.
@@ -540,12 +531,17 @@ def publish(
         write_summary_json(summary, folder / "summary.json")
         fault_point("publish:written")
         made_current = release.commit()
+        committed = True
         fault_point("publish:switched")
+        if not made_current:  # an older night: the later set gets the statuses of a date-order run
+            _refresh_published(out, inp, scope, orgs, committee, summary["run_id"])
     except DvsyncError:
-        release.abort()
+        if not committed:
+            release.abort()
         raise
     except Exception as exc:
-        release.abort()
+        if not committed:
+            release.abort()
         if _is_output_fault(exc):
             raise OutputError(
                 f"không ghi được kết quả vào {out}: {_reason(exc)}; bộ kết quả đã công bố trước đó "
@@ -574,6 +570,107 @@ def publish(
         prefix = f"dvsync-audit-{committee}" if committee else "dvsync"
         publish_artifacts(findings, summary, links, runs=trend, key_prefix=prefix)
     summary["durations_seconds"].update(STAGE_SECONDS)  # the flow's return value has them all
+
+
+def _write_lists(
+    folder: Path,
+    findings: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    orgs: pd.DataFrame,
+    inp,
+    as_of,
+    committee: str | None,
+    trend: pd.DataFrame,
+) -> tuple[dict, Path]:
+    """The committee workbooks and the board report of one set: (workbooks written, report)."""
+    from connectors.publish.report import write_board_report
+    from connectors.publish.xlsx import write_committee_workbooks
+
+    written = write_committee_workbooks(
+        findings[findings["status"] != "accepted"],  # accepted explanations leave the lists (#20)
+        orgs,
+        folder,
+        as_of,
+        workers=inp.workers,
+        roots=[committee] if committee else None,  # an audit's subtree is headed by its committee
+        quarantine=quarantine,  # each committee sees its cells' workbook faults (#15)
+    )
+    report = folder / "reports" / f"bao-cao-{pd.Timestamp(as_of):%Y-%m-%d}.html"
+    write_board_report(findings, trend, orgs, report, as_of)
+    return written, report
+
+
+def _refresh_published(
+    out: Path, inp, scope: str, orgs: pd.DataFrame, committee: str | None, run_id: str
+) -> None:
+    """Republish the current (later) set with the statuses the history now gives it.
+
+    After an older night was recorded under it, the later night's statuses are those of a run in
+    date order (ResultsStore._rechain); its published findings.csv, committee workbooks, report
+    and summary follow, as a new set made current in one step (quarantine.csv carried as is)."""
+    import json
+    import os
+    import uuid
+
+    from connectors.lock import with_retries
+    from connectors.publish.files import _csv_bytes, atomic_write_bytes, write_summary_json
+    from connectors.publish.release import Release
+    from connectors.store import ResultsStore
+    from dvsync.settings import redact_url
+    from schemas.contract import FINDING_COLUMNS
+
+    current = Release(out, run_id, "").current()
+    if current is None:
+        return
+    summary = json.loads((current / "summary.json").read_text(encoding="utf-8"))
+    night = summary.get("as_of")
+    store = ResultsStore(inp.results)
+    try:
+        fresh = with_retries(lambda: store.night_findings(scope, night), redact_url(inp.results))
+        trend = (
+            with_retries(lambda: store.trend(scope), redact_url(inp.results)) if fresh is not None else None
+        )
+    finally:
+        store.dispose()
+    if fresh is None:
+        return
+    # The current lists, their new/open statuses and the night's resolved rows from the history
+    # (answers and the columns the history does not keep stay as published).
+    old = pd.read_csv(current / "findings.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    seen = fresh[fresh["status"] != "resolved"].set_index("finding_id")
+    keep = old[old["status"] != "resolved"].copy()
+    mask = keep["status"].isin(["new", "open"]) & keep["finding_id"].isin(seen.index)
+    for col in ("status", "first_seen"):
+        keep.loc[mask, col] = keep.loc[mask, "finding_id"].map(seen[col]).astype(str)
+    gone = fresh[fresh["status"] == "resolved"].reindex(columns=old.columns).fillna("").astype(str)
+    findings = pd.concat([keep, gone], ignore_index=True)
+    findings = findings.astype("string").mask(findings == "")  # empty cells as the flow has them: NA
+    data = _csv_bytes(
+        findings, FINDING_COLUMNS, ["list_code", "org_code", "member_code", "field", "finding_id"]
+    )
+    if data == (current / "findings.csv").read_bytes():
+        return
+    quarantine = pd.read_csv(
+        current / "quarantine.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
+    release = Release(out, f"{run_id}-{uuid.uuid4().hex[:6]}", night)
+    try:
+        folder = release.begin()
+        atomic_write_bytes(folder / "findings.csv", data)
+        os.link(current / "quarantine.csv", folder / "quarantine.csv")
+        day = pd.Timestamp(night).date()
+        trend = trend.rename(columns={"findings": "count"})
+        written, _ = _write_lists(folder, findings, quarantine, orgs, inp, day, committee, trend)
+        by_status = findings["status"].value_counts().sort_index()
+        summary["findings_by_status"] = {str(k): int(v) for k, v in by_status.items()}
+        summary["committee_workbooks"] = {k: v for k, v in written.items() if k != "files"}
+        summary["statuses_refreshed_by"] = run_id
+        write_summary_json(summary, folder / "summary.json")
+        release.commit()
+    except BaseException:
+        release.abort()
+        raise
+    get_run_logger().info("Bộ kết quả ngày %s: trạng thái cập nhật theo lịch sử đã ghi đủ các ngày", night)
 
 
 def _is_output_fault(exc: BaseException) -> bool:

@@ -55,6 +55,14 @@ def test_two_nights_together_in_either_order(fault_env, demo, tmp_path):
     want = history_dump(f"sqlite:///{serial / 'results.sqlite'}")
     assert got == want
     assert len(want["runs"]) == 2
+    # The published lists too: the later set was republished with the statuses of the date order.
+    for name in ("findings.csv", "quarantine.csv"):
+        assert (swapped / name).read_bytes() == (serial / name).read_bytes(), name
+    assert (swapped / "older" / NIGHT1 / "findings.csv").read_bytes() == (
+        serial / ".previous" / "findings.csv"
+    ).read_bytes()
+    summaries = [json.loads((o / "summary.json").read_text()) for o in (swapped, serial)]
+    assert summaries[0]["findings_by_status"] == summaries[1]["findings_by_status"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
