@@ -609,12 +609,11 @@ def _refresh_published(
     date order (ResultsStore._rechain); its published findings.csv, committee workbooks, report
     and summary follow, as a new set made current in one step (quarantine.csv carried as is)."""
     import json
-    import os
     import uuid
 
     from connectors.lock import with_retries
     from connectors.publish.files import _csv_bytes, atomic_write_bytes, write_summary_json
-    from connectors.publish.release import Release
+    from connectors.publish.release import Release, link_or_copy
     from connectors.store import ResultsStore
     from dvsync.settings import redact_url
     from schemas.contract import FINDING_COLUMNS
@@ -657,7 +656,7 @@ def _refresh_published(
     try:
         folder = release.begin()
         atomic_write_bytes(folder / "findings.csv", data)
-        os.link(current / "quarantine.csv", folder / "quarantine.csv")
+        link_or_copy(current / "quarantine.csv", folder / "quarantine.csv")
         day = pd.Timestamp(night).date()
         trend = trend.rename(columns={"findings": "count"})
         written, _ = _write_lists(folder, findings, quarantine, orgs, inp, day, committee, trend)

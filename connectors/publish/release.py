@@ -23,6 +23,7 @@ An output folder of the earlier layout (real files) is moved into ``.sets/0-lega
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -198,7 +199,17 @@ def _link_tree(src: Path, dst: Path) -> None:
         (dst / rel).mkdir(parents=True, exist_ok=True)
         for name in files:
             if not name.startswith("."):
-                os.link(Path(root) / name, dst / rel / name)
+                link_or_copy(Path(root) / name, dst / rel / name)
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """A hard link; a copy keeping the modification time where the filesystem has none."""
+    try:
+        os.link(src, dst)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise  # a full disk is not a reason to copy
+        shutil.copy2(src, dst)
 
 
 def _fsync_tree(top: Path) -> None:
