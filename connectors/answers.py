@@ -33,6 +33,7 @@ RESPONSE_FILES = sa.Table(
     sa.Column("received_on", sa.Date, nullable=False),
     sa.Column("loaded_at", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),  # accepted / rejected
+    sa.Column("rule", sa.Text),  # a rejected file: response_file, response_wrong_committee
     sa.Column("error", sa.Text),
     sa.Column("rows_answered", sa.Integer, nullable=False),
     sa.Column("rows_recorded", sa.Integer, nullable=False),
@@ -182,6 +183,7 @@ class AnswerStore:
                         "received_on": _to_date(meta["received_on"]),
                         "loaded_at": loaded_at,
                         "status": "rejected" if meta.get("error") else "accepted",
+                        "rule": meta.get("rule") if meta.get("error") else None,
                         "error": meta.get("error"),
                         "rows_answered": int(meta.get("rows_answered", len(answers))),
                         "rows_recorded": n_rec,
@@ -251,7 +253,10 @@ class AnswerStore:
             for chunk in _chunks(sorted(checksums)):
                 files += conn.execute(
                     sa.select(
-                        RESPONSE_FILES.c.file, RESPONSE_FILES.c.committee_code, RESPONSE_FILES.c.error
+                        RESPONSE_FILES.c.file,
+                        RESPONSE_FILES.c.committee_code,
+                        RESPONSE_FILES.c.rule,
+                        RESPONSE_FILES.c.error,
                     ).where(RESPONSE_FILES.c.checksum.in_(chunk), RESPONSE_FILES.c.status == "rejected")
                 ).all()
                 rows += conn.execute(
@@ -265,7 +270,7 @@ class AnswerStore:
                         ANSWERS.c.committee_code,
                     ).where(ANSWERS.c.checksum.in_(chunk), ANSWERS.c.status == "rejected")
                 ).all()
-        f = pd.DataFrame([tuple(r) for r in files], columns=["file", "committee_code", "error"])
+        f = pd.DataFrame([tuple(r) for r in files], columns=["file", "committee_code", "rule", "error"])
         a = pd.DataFrame(
             [tuple(r) for r in rows],
             columns=["file", "sheet", "row", "rule", "finding_id", "message", "committee_code"],
@@ -278,7 +283,7 @@ class AnswerStore:
                         "sheet": "",
                         "row": pd.NA,
                         "column": "",
-                        "rule": "response_file",
+                        "rule": f["rule"].fillna("response_file"),
                         "value": "",
                         "message": f["error"],
                         "severity": "error",

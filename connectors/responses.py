@@ -387,7 +387,9 @@ def ingest_responses(
             if book.error is not None:
                 counts["files_rejected"] += 1
                 log.warning("%s", book.error)
-                store.record_file({**meta, "error": book.error, "rows_answered": 0}, pd.DataFrame())
+                store.record_file(
+                    {**meta, "error": book.error, "rule": book.rule, "rows_answered": 0}, pd.DataFrame()
+                )
                 continue
             stored = store.stored_findings(book.rows["finding_id"].dropna().unique())
             last = latest(store.answers(), ["responded_on", "id"])[["response", "note"]]

@@ -123,12 +123,12 @@ def answering_section(findings: pd.DataFrame, names: dict[str, str], as_of: pd.T
         & (f["response"].isna() | f["facts_changed"].notna())
         & (f["severity"] == "error")
     )
-    oldest = f[unanswered].assign(_seen=pd.to_datetime(f["first_seen"], errors="coerce"))
-    oldest = oldest.sort_values(["_seen", "list_code", "finding_id"], kind="mergesort").head(TOP_UNANSWERED)
+    oldest = f[unanswered].assign(seen_on=pd.to_datetime(f["first_seen"], errors="coerce"))
+    oldest = oldest.sort_values(["seen_on", "list_code", "finding_id"], kind="mergesort").head(TOP_UNANSWERED)
     rows = [
         f"<tr><td>{_e(LIST_TITLES.get(r.list_code, r.list_code))}</td>"
         f"<td>{_e(names.get(r.org_code, r.org_code))}</td><td>{_e(r.org_code)}</td>"
-        f"<td>{_d(r._seen)}</td><td class='n'>{_n(max((as_of - r._seen).days, 0)) if pd.notna(r._seen) else ''}</td>"
+        f"<td>{_d(r.seen_on)}</td><td class='n'>{_n(max((as_of - r.seen_on).days, 0)) if pd.notna(r.seen_on) else ''}</td>"
         f"<td>{_e(r.finding_id)}</td></tr>"
         for r in oldest.itertuples(index=False)
     ]

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("received_on", sa.Date, nullable=False),
         sa.Column("loaded_at", sa.Text, nullable=False),
         sa.Column("status", sa.Text, nullable=False),
+        sa.Column("rule", sa.Text),
         sa.Column("error", sa.Text),
         sa.Column("rows_answered", sa.Integer, nullable=False),
         sa.Column("rows_recorded", sa.Integer, nullable=False),
