@@ -70,21 +70,22 @@ SHEET_COLUMNS = [
 OPTIONAL_COLUMNS = {"committee_code", "member_code", "field", "central_value", "cell_value", "due_date"}
 DATE_COLUMNS = {"due_date", "first_seen"}
 WRAP_COLUMNS = {"detail", "org_name", "field", "central_value", "cell_value", "status"}
-# (min, max) width in characters; the content decides within these bounds. The sum stays near
-# what an A4 landscape page holds at about 80 % (some 145 characters at 100 %, narrow margins),
-# so that a list printed one page wide stays legible; longer text wraps (row heights below).
+# (min, max) width in characters; the content decides within these bounds; longer text wraps
+# (row heights below). A4 landscape holds some 145 width units at 100 % (narrow margins); a sheet
+# of PRINT_WIDTH units prints one page wide at about 70 %, 11 pt text as 7.5 pt: the detail
+# column takes what the other columns (the answer columns of issue #20 included) leave of it.
 WIDTHS: dict[str, tuple[int, int]] = {
     "severity": (9, 10),
-    "status": (8, 10),
+    "status": (8, 9),
     "committee_code": (12, 19),
     "org_code": (12, 19),
-    "org_name": (14, 18),
-    "member_code": (12, 14),
-    "field": (12, 16),
-    "central_value": (11, 16),
-    "cell_value": (11, 20),
+    "org_name": (12, 16),
+    "member_code": (11, 14),
+    "field": (10, 14),
+    "central_value": (10, 14),
+    "cell_value": (10, 16),
     "due_date": (11, 11),
-    "detail": (36, 60),
+    "detail": (30, 60),
     "first_seen": (11, 11),
     "finding_id": (17, 17),
 }
@@ -92,6 +93,7 @@ WIDTHS: dict[str, tuple[int, int]] = {
 # Excel; a wrapped cell's lines are estimated from its text and its column's width (greedy word
 # wrap; a width unit, the "0" of the default Calibri 11, holds about one character of Times New
 # Roman 11 in mixed Vietnamese text: measured by rendering, tests/publish/test_print.py).
+PRINT_WIDTH = 205
 LINE_PT = 14.0
 ROW_PAD_PT = 3.0
 CHARS_PER_UNIT = 1.0
@@ -325,6 +327,9 @@ def _write_list_sheet(
     if spec is not None and "member_code" in headers:  # what identifies the subject (a masked CCCD)
         headers["member_code"] = SUBJECT_HEADERS[spec.subject]
     widths = {c: _width(c, texts[c], headers[c]) for c in cols}
+    if "detail" in widths:  # the explanation takes what the page width leaves (answer columns after)
+        rest = 5 + sum(w for c, w in widths.items() if c != "detail") + sum(answer_columns.WIDTHS)
+        widths["detail"] = max(WIDTHS["detail"][0], min(widths["detail"], PRINT_WIDTH - rest))
     ws.set_column(0, 0, 5)
     for j, c in enumerate(cols, start=1):
         ws.set_column(j, j, widths[c])
@@ -377,7 +382,8 @@ def _write_summary(
     n_resolved = sum(job["resolved"].values())
     open_dates = [r["first_seen"] for r in all_rows if r["first_seen"]]
     oldest = min(open_dates) if open_dates else None
-    widths = [5, 52, 24, 10, 11, 12, 14, 12]
+    # The titles are links: LibreOffice never wraps a link, so the column holds the longest title.
+    widths = [5, max(52, *(len(t) + 2 for t in LIST_TITLES.values())), 28, 9, 10, 11, 13, 10]
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
     ws.write_string(0, 0, "KẾT QUẢ ĐỐI CHIẾU DỮ LIỆU ĐẢNG VIÊN", fmt.title)
