@@ -72,7 +72,7 @@ DATE_COLUMNS = {"due_date", "first_seen"}
 WRAP_COLUMNS = {"detail", "org_name", "field", "central_value", "cell_value", "status"}
 # (min, max) width in characters; the content decides within these bounds; longer text wraps
 # (row heights below). A4 landscape holds some 145 width units at 100 % (narrow margins); a sheet
-# of PRINT_WIDTH units prints one page wide at about 70 %, 11 pt text as 7.5 pt: the detail
+# of PRINT_WIDTH units prints one page wide at about 65 %, 11 pt text as 7 pt: the detail
 # column takes what the other columns (the answer columns of issue #20 included) leave of it.
 WIDTHS: dict[str, tuple[int, int]] = {
     "severity": (9, 10),
@@ -93,7 +93,7 @@ WIDTHS: dict[str, tuple[int, int]] = {
 # Excel; a wrapped cell's lines are estimated from its text and its column's width (greedy word
 # wrap; a width unit, the "0" of the default Calibri 11, holds about one character of Times New
 # Roman 11 in mixed Vietnamese text: measured by rendering, tests/publish/test_print.py).
-PRINT_WIDTH = 205
+PRINT_WIDTH = 225
 LINE_PT = 14.0
 ROW_PAD_PT = 3.0
 CHARS_PER_UNIT = 1.0

@@ -84,8 +84,13 @@ def _findings() -> pd.DataFrame:
                 org_code="org",
                 member_code="member" if spec.subject != "none" else None,
                 field="field",
-                central_value=pd.Series("2026-09", index=frame.index, dtype="string"),
-                cell_value=pd.Series("2026-10", index=frame.index, dtype="string"),
+                # As the rules fill them: a missing document has no values to compare.
+                central_value=None
+                if code == LONG_LIST
+                else pd.Series("2026-09", index=frame.index, dtype="string"),
+                cell_value=None
+                if code == LONG_LIST
+                else pd.Series("2026-10", index=frame.index, dtype="string"),
                 detail="detail",
                 ref=frame["i"].astype("string"),
             )
@@ -156,8 +161,9 @@ def test_long_list_repeats_its_header_on_every_page(rendered) -> None:
 
 
 def test_text_legible_not_shrunk(rendered) -> None:
-    """Word boxes of a list page: the body text (11 pt, scaled to fit one page wide) prints at 7 pt
-    or more, not at the 6 pt of a sheet far wider than the paper."""
+    """Word boxes of a list page: the body text (11 pt, scaled to fit one page wide) prints at
+    about 7 pt or more (word boxes of 8 pt and more), not at the 6 pt of a sheet far wider than
+    the paper (the answer columns of issue #20 included in the page width)."""
     _, pdf, _ = rendered
     html = subprocess.run(
         [_tool("pdftotext"), "-bbox", "-f", "3", "-l", "3", str(pdf), "-"],
@@ -169,7 +175,7 @@ def test_text_legible_not_shrunk(rendered) -> None:
         float(b) - float(a) for a, b in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', html)
     ]
     assert len(heights) > 50
-    assert statistics.median(heights) >= 7.0, statistics.median(heights)
+    assert statistics.median(heights) >= 8.0, statistics.median(heights)
 
 
 def test_row_heights_fit_wrapped_text_and_headers(rendered) -> None:
