@@ -88,7 +88,9 @@ def test_layout_vietnamese_headers_dates_print(tmp_path: Path, orgs, findings) -
     wb = openpyxl.load_workbook(path)
     present = [c for c in LIST_CODES if c in set(findings["list_code"])]
     assert wb.sheetnames == [SUMMARY_SHEET, *[LIST_SHEET_NAMES[c] for c in present]]
-    vietnamese = set(COLUMN_HEADERS.values()) | {"STT"}
+    from connectors.publish.answer_columns import HEADERS as ANSWER_HEADERS
+
+    vietnamese = set(COLUMN_HEADERS.values()) | {"STT"} | set(ANSWER_HEADERS)  # answer columns (#20)
     for code in present:
         ws = wb[LIST_SHEET_NAMES[code]]
         assert len(ws.title) <= 31
