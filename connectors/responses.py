@@ -320,11 +320,9 @@ def check_rows(
         ).fillna(False)
         rows.loc[same & (rows["status"] == "recorded"), "status"] = "unchanged"
     # A duplicated finding_id in one file: the last row counts, the others are lines.
-    dup = (
-        rows["finding_id"].notna()
-        & rows.duplicated("finding_id", keep="last")
-        & (rows["status"] != "rejected")
-    )
+    live = rows[rows["status"] != "rejected"]
+    dup = pd.Series(False, index=rows.index)
+    dup[live.index] = live["finding_id"].notna() & live.duplicated("finding_id", keep="last")
     reject(dup, "response_duplicate", "mã phát hiện lặp lại trong tệp — chỉ dòng cuối được ghi nhận")
     return rows
 
