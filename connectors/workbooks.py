@@ -111,7 +111,9 @@ NAME_SHOWN = 80  # characters of a file name shown in a line
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 _DIMENSION = re.compile(rb'<dimension ref="([A-Z]{1,3})?([0-9]{1,9})?(?::([A-Z]{1,3})([0-9]{1,9}))?"')
-# A cell or row reference at row 100,000 or beyond (6 or more digits), or at column AA or beyond.
+# A cell or row reference at row 100,000 or beyond (6 or more digits), or at column AA or beyond:
+# one search that finds nothing in a normal sheet; only then the exact extent is computed.
+_FAR = re.compile(rb' r="(?:[A-Z]{0,4}[0-9]{6}|[A-Z]{2})')
 _FAR_ROW = re.compile(rb' r="[A-Z]{0,4}[0-9]{6,}"')
 _WIDE_COL = re.compile(rb' r="([A-Z]{2,})[0-9]')
 _ROW_REF = re.compile(rb' r="[A-Z]{0,4}([0-9]+)"')
@@ -139,8 +141,10 @@ def _col_number(letters: bytes) -> int:
 
 def _sheet_extent(xml: bytes) -> tuple[int, int]:
     """(rows, columns) the reader would allocate for this sheet XML: the farthest row and column
-    any cell or row names. Cheap for every normal sheet: two searches that find nothing."""
+    any cell or row names. Cheap for every normal sheet: one search that finds nothing."""
     rows = cols = 0
+    if not _FAR.search(xml):
+        return rows, cols
     if _FAR_ROW.search(xml):
         rows = max(int(m) for m in _ROW_REF.findall(xml))
     wide = _WIDE_COL.findall(xml)
@@ -233,11 +237,37 @@ def cell_of_name(source: Any) -> str | None:
 
 def name_agrees(code: str, parts: list[str]) -> bool:
     """The file "speaks for" cell ``code`` when the code appears, as a whole token (not inside a
-    longer run of digits and dots), in the file's name or in the name of a folder holding it
+    longer run of digits and dots: ``193.015…`` or ``….0021`` do not count), in the file's name or in the name of a folder holding it
     inside the submissions folder: ``93.015.000.001.002_2026-10.xlsx``,
     ``93.015.000.001.002/bao-cao-thang-10.xlsx``."""
-    token = re.compile(rf"(?<![0-9A-Za-z]){re.escape(code)}(?![0-9A-Za-z]|\.[0-9A-Za-z])")
-    return bool(code) and any(token.search(p) for p in parts)
+    if not code:
+        return False
+    for part in parts:
+        start = part.find(code)
+        while start >= 0:
+            end = start + len(code)
+            before = part[start - 1] if start else ""
+            a0, a1 = part[end : end + 1], part[end + 1 : end + 2]
+            # Not inside a longer code or number: no digit or dot before, no digit or dot-digit
+            # after (letters touch a code only where the code itself starts or ends with one).
+            bad_before = before.isdigit() or before == "." or (before.isalpha() and code[0].isalpha())
+            bad_after = a0.isdigit() or (a0 == "." and a1.isdigit()) or (a0.isalpha() and code[-1].isalpha())
+            if not bad_before and not bad_after:
+                return True
+            start = part.find(code, start + 1)
+    return False
+    for part in parts:
+        start = part.find(code)
+        while start >= 0:
+            end = start + len(code)
+            before = part[start - 1] if start else ""
+            after = part[end : end + 2]
+            if not before.isalnum() and not (
+                after[:1].isalnum() or (after[:1] == "." and after[1:2].isalnum())
+            ):
+                return True
+            start = part.find(code, start + 1)
+    return False
 
 
 def _name_parts(source: str, path: Path, folder_too: bool) -> list[str]:
@@ -597,8 +627,10 @@ def _read_limited(path: Path) -> bytes:
                 f"Tệp {name}: tệp quá lớn ({st.st_size / 2**20:.1f} MB, tối đa {MAX_FILE_BYTES // 2**20} MB) "
                 "— không đọc; chỉ gửi các sheet theo mẫu, bỏ ảnh và dữ liệu thừa"
             )
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(MAX_FILE_BYTES + 1)
+        chunks = []
+        while block := os.read(fd, max(st.st_size + 1, 1 << 16)):
+            chunks.append(block)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(fd)
 
