@@ -156,6 +156,8 @@ def _read_sheets(wb: Any, book: ReturnedWorkbook, source: str) -> None:
             "mỗi cấp ủy chỉ gửi lại sổ của mình; tệp không được đọc"
         )
         book.rule = "response_wrong_committee"
+        if len(named) == 1:
+            book.committee_code = named.pop()  # the sender: its own workbook shows the line
         return
     lists, members = _sheet_lists(), _member_headers()
     keys = {
@@ -358,6 +360,7 @@ def ingest_responses(
         roots = set(orgs.loc[parent.isna() | ~parent.isin(orgs["org_code"]), "org_code"].dropna()) | {
             BOARD_CODE
         }
+        recorded = store.answers()  # the last answer of each finding: not recorded twice
         for path, source in listed:
             if path.suffix.lower() not in (".xlsx", ".xlsm"):
                 continue
@@ -390,7 +393,7 @@ def ingest_responses(
                 )
                 continue
             stored = store.stored_findings(book.rows["finding_id"].dropna().unique())
-            last = latest(store.answers(), ["responded_on", "id"])[["response", "note"]]
+            last = latest(recorded, ["responded_on", "id"])[["response", "note"]]
             rows = check_rows(book, stored, pairs, roots, last)
             rec = rows[rows["status"] != "unchanged"]
             answers = rec[rec["response"].fillna("") != ACCEPT_CODE].assign(
@@ -421,6 +424,13 @@ def ingest_responses(
                 }
             )
             store.record_file({**meta, "rows_answered": len(rows)}, answers, decisions)
+            new = answers.loc[answers["status"] == "recorded", ["finding_id", "response", "note"]]
+            if len(new):
+                start = int(recorded["id"].max()) + 1 if len(recorded) else 0
+                new = new.assign(
+                    id=range(start, start + len(new)), responded_on=pd.Timestamp(as_of).strftime("%Y-%m-%d")
+                )
+                recorded = pd.concat([recorded, new], ignore_index=True)
             n_rej = int((rows["status"] == "rejected").sum())
             counts["answers"] += int((answers["status"] == "recorded").sum())
             counts["unchanged"] += int((rows["status"] == "unchanged").sum())

@@ -19,6 +19,7 @@ STAGE_LABELS = {
     "read workbooks": "Đọc bảng nộp",
     "store submissions": "Lưu kho bảng nộp",
     "reconcile": "Đối chiếu",
+    "read responses": "Đọc sổ trả lời của cấp ủy",
     "record history": "Ghi lịch sử phát hiện",
     "publish": "Xuất danh sách",
     "publish artifacts": "Ghi tóm tắt lên Prefect",

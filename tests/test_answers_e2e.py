@@ -260,9 +260,14 @@ def test_night2_hostile_answers_quarantined_nothing_lost(nights):
     assert dict(got) == {"recorded": 5, "rejected": 3}
     assert (
         f"{nights['committee']}/{nights['committee']}-ban-sao.xlsx",
-        nights["other"]["committee_code"],
+        nights["committee"],  # the sender (its name): its own workbook lists the line
         "rejected",
     ) in files
+    # The committee sees its rejected answers on its workbook's sheet of faults.
+    wb = openpyxl.load_workbook(_book(nights["night2"], nights["committee"]), read_only=True)
+    faults = [r for r in wb["Lỗi bảng nộp"].iter_rows(values_only=True) if r and r[1] == nights["committee"]]
+    wb.close()
+    assert len(faults) == 4, faults
 
 
 def test_board_accepts_then_night3_lists_and_counts(nights):
