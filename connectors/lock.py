@@ -90,7 +90,7 @@ def results_faults(results_url: str) -> Iterator[None]:
     try:
         yield
     except RESULTS_FAULTS as exc:
-        from dvsync.settings import redact_url
+        from schemas.secrets import redact as redact_url
 
         raise ResultsUnavailable(_fault_message(redact_url(results_url), exc)) from None
 
@@ -142,7 +142,7 @@ def acquire_run_lock(
     log_info: Callable[..., Any] = log.info,
 ) -> RunLock:
     """Take the run lock of ``results_url`` (waiting at most ``wait_s``, default DVSYNC_LOCK_WAIT)."""
-    from dvsync.settings import redact_url
+    from schemas.secrets import redact as redact_url
 
     run_id = run_id or uuid.uuid4().hex
     started = datetime.now(UTC).isoformat(timespec="seconds")

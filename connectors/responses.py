@@ -36,7 +36,7 @@ from typing import Any
 
 import pandas as pd
 
-from rules.normalize import header_key
+from schemas.normalize import header_key
 from schemas.responses import (
     ACCEPT_CODE,
     FINDING_ID_HEADER,

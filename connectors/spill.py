@@ -2,7 +2,7 @@
 files, chunk by chunk, in the one read of the nightly snapshot.
 
 ``read_central(sink=PartitionSpill(...))`` reads organisations, members and transfers whole; the
-spill plans the partitions from them (``dvsync.partitions.plan_members``), writes each partition's
+spill plans the partitions from them (``connectors.partitions.plan_members``), writes each partition's
 members, then routes every chunk of ratings, disciplines, dossier documents, badges and activity
 gaps to the partition of its member as it arrives. Memory holds one chunk of a big table, never
 the table; each ``reconcile-partition`` task loads only its own partition's files (Arrow IPC,
@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from connectors.central.base import _pandas_type, _unify, arrow_to_frame
-from dvsync.partitions import MEMBER_TABLES, RECORD, MemberIndex, partition_slices, plan_members, route
+from connectors.partitions import MEMBER_TABLES, RECORD, MemberIndex, partition_slices, plan_members, route
 from schemas.contract import CENTRAL_TABLES
 
 log = logging.getLogger("dvsync.spill")

@@ -29,8 +29,8 @@ import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from dvsync.datasets import SubmissionData, WorkbookResult
 from schemas.contract import FINDING_COLUMNS, LINEAGE_COLUMNS, QUARANTINE_COLUMNS, SHEET_TABLES, SHEETS
+from schemas.datasets import SubmissionData, WorkbookResult
 from schemas.submission import BOOL_COLUMNS as SHEET_BOOL_COLUMNS
 from schemas.submission import DATE_COLUMNS as SHEET_DATE_COLUMNS
 

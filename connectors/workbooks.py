@@ -31,8 +31,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dvsync.datasets import SubmissionData, WorkbookResult
-from rules.normalize import header_key, parse_dates, parse_months, restore_org_code
 from schemas._common import NOTE_COLUMNS, Ctx, empty_notes, empty_quarantine, mask_values
 from schemas.contract import (
     INFO_LABELS,
@@ -42,6 +40,8 @@ from schemas.contract import (
     SHEET_TABLES,
     SHEETS,
 )
+from schemas.datasets import SubmissionData, WorkbookResult
+from schemas.normalize import header_key, parse_dates, parse_months, restore_org_code
 from schemas.submission import KEY_COLUMNS, validate_sheet
 
 HEADER_SCAN_ROWS = 10  # a title block above the header row is common

@@ -20,8 +20,8 @@ from schemas.responses import FINDING_ID_PATTERN, NOTE_MAX
 def results_url(results: str | None, out: str | None) -> str:
     """--results, else DVSYNC_RESULTS_URL, else the SQLite file of the output folder (which must
     exist: the board accepts findings a night has recorded)."""
-    from dvsync.inputs import check_url, with_password
-    from dvsync.settings import ENV_RESULTS_PASSWORD, Settings
+    from flows.inputs import check_url, with_password
+    from schemas.settings import ENV_RESULTS_PASSWORD, Settings
 
     settings = Settings.from_env()
     url = results or settings.results_url
@@ -42,7 +42,7 @@ def accept(finding_id: str, note: str, by: str | None, results: str | None, out:
     from connectors.answers import AnswerStore
     from connectors.lock import results_faults
     from connectors.store import ResultsStore
-    from dvsync.inputs import today
+    from flows.inputs import today
 
     fid = (finding_id or "").strip().lower()
     if not re.fullmatch(FINDING_ID_PATTERN, fid):

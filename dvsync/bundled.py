@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from dvsync.settings import Settings
+from schemas.settings import Settings
 
 DEMO_SEED = 2026
 

@@ -209,14 +209,16 @@ def _prepare(args: argparse.Namespace, mode: str) -> dict:
     """Check every option and setting before any Prefect server or flow starts (usage errors in a
     second, not after a temporary server's start), and keep passwords out of the flow's parameters:
     they go to the environment, which the flow reads (contract §5; README "Deploy")."""
-    from dvsync.inputs import resolve_inputs, split_password
-    from dvsync.settings import ENV_CENTRAL_PASSWORD, ENV_RESULTS_PASSWORD, Settings
+    from flows.inputs import resolve_inputs, split_password
+    from schemas.settings import ENV_CENTRAL_PASSWORD, ENV_RESULTS_PASSWORD, Settings
 
     settings = Settings.from_env()
     for name in ("chunk_size", "partition_members"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise DvsyncUsage(f"--{name.replace('_', '-')} phải lớn hơn 0")
+    if args.demo and (args.central or args.submissions):
+        raise DvsyncUsage("--demo chạy trên dữ liệu mẫu đi kèm: bỏ --central/--submissions")
     resolve_inputs(
         args.central,
         args.submissions,
@@ -250,6 +252,8 @@ def _prepare(args: argparse.Namespace, mode: str) -> dict:
         "mapping": args.mapping,
         "demo": args.demo,
     }
+    if args.demo:
+        params.update(_demo_sources(settings, args))
     if args.responses:
         params["responses"] = args.responses
     for name in ("chunk_size", "partition_members"):
@@ -260,14 +264,33 @@ def _prepare(args: argparse.Namespace, mode: str) -> dict:
     return params
 
 
+def _demo_sources(settings, args: argparse.Namespace) -> dict:
+    """The bundled demo's files (built on first use) and its own date and period, unless given."""
+    from dvsync.bundled import bundled_demo, demo_metadata
+
+    demo_dir = bundled_demo(settings, log=lambda m: print(m, flush=True))
+    meta = demo_metadata(demo_dir)
+    members = f"{int(meta.get('members') or 0):,}".replace(",", ".")
+    print(f"Chạy trên dữ liệu mẫu đi kèm ({members} đảng viên)", flush=True)
+    sources = {
+        "central": f"sqlite:///{(demo_dir / 'central.sqlite').as_posix()}",
+        "submissions": str(demo_dir / "submissions"),
+    }
+    if not args.as_of:
+        sources["as_of"] = meta["as_of"]
+        if not args.period:
+            sources["period"] = meta["period"]
+    return sources
+
+
 class DvsyncUsage(DvsyncError):
     exit_code = EXIT_USAGE
 
 
 def _run_flow(args: argparse.Namespace, mode: str) -> int:
     params = _prepare(args, mode)
-    from dvsync.settings import Settings, prefect_defaults
     from dvsync.watchdog import start_watchdog
+    from schemas.settings import Settings, prefect_defaults
 
     prefect_defaults()
     start_watchdog()  # a killed run leaves no temporary Prefect server or worker behind
@@ -327,7 +350,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         kwargs = {"workers": args.workers}
         if args.as_of:
-            from dvsync.inputs import parse_as_of
+            from flows.inputs import parse_as_of
 
             kwargs["as_of"] = parse_as_of(args.as_of).date()
         start = time.perf_counter()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from prefect import flow
 
-from dvsync.settings import DEFAULT_CHUNK_SIZE, DEFAULT_PARTITION_MEMBERS
 from flows.nightly import _run_name, reconcile_and_publish
+from schemas.settings import DEFAULT_CHUNK_SIZE, DEFAULT_PARTITION_MEMBERS
 
 
 @flow(name="dossier-audit", log_prints=True, flow_run_name=lambda: _run_name("audit"))

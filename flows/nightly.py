@@ -19,30 +19,23 @@ from prefect import flow, get_run_logger, unmapped
 from prefect.utilities.annotations import quote
 
 from connectors.lock import acquire_run_lock, clean_dead_runs
-from dvsync.datasets import RunContext
-from dvsync.inputs import resolve_inputs
-from dvsync.partitions import GLOBAL_TABLES, split_submissions
-from dvsync.settings import DEFAULT_CHUNK_SIZE, DEFAULT_PARTITION_MEMBERS, Settings
+from connectors.partitions import GLOBAL_TABLES, split_submissions
 from flows import answers, console, tasks
+from flows.inputs import resolve_inputs
 from schemas.contract import CENTRAL_TABLES
+from schemas.datasets import RunContext
+from schemas.settings import DEFAULT_CHUNK_SIZE, DEFAULT_PARTITION_MEMBERS, Settings
 
 
 def _run_name(kind: str) -> str:
     """Flow runs named by mode and date (``nightly-2026-11-26``, ``audit-24.001-2026-11-26``)."""
     from prefect.runtime import flow_run
 
-    from dvsync.inputs import check_committee, parse_as_of, today
+    from flows.inputs import check_committee, parse_as_of, today
 
     params = flow_run.parameters or {}
     try:
-        if params.get("as_of"):
-            day = parse_as_of(params["as_of"])
-        elif params.get("demo"):
-            from dvsync.demo import DEFAULT_AS_OF  # the bundled demo's own date
-
-            day = DEFAULT_AS_OF
-        else:
-            day = today()
+        day = parse_as_of(params["as_of"]) if params.get("as_of") else today()
         committee = check_committee(params.get("committee")) if kind == "audit" else None
     except ValueError:
         return f"{kind}-invalid"

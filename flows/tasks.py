@@ -16,9 +16,9 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from connectors.lock import results_faults
-from dvsync.datasets import CentralData, RunContext, SubmissionData
 from flows import console
 from flows.console import STAGE_LABELS
+from schemas.datasets import CentralData, RunContext, SubmissionData
 
 STAGE_SECONDS: dict[str, float] = {}
 CURRENT_STAGE: list[str] = []  # read by the benchmark's memory sampler
@@ -101,7 +101,7 @@ def reconcile_partition(
 
     Returns the partition's validated members (the tree-level rules need every member), its raw
     findings, quarantine and counts; its big tables (ratings, documents, ...) end here."""
-    from dvsync.partitions import MEMBER_TABLES
+    from connectors.partitions import MEMBER_TABLES
     from rules.reconcile import member_rules
     from schemas.central import validate_central as _validate
 
@@ -394,7 +394,7 @@ def record_history(results_url: str, run: dict, findings: pd.DataFrame) -> pd.Da
     that cannot be reached or written is retried (DVSYNC_RESULTS_RETRIES), then exit 3."""
     from connectors.lock import with_retries
     from connectors.store import ResultsStore
-    from dvsync.settings import redact_url
+    from schemas.secrets import redact as redact_url
 
     with stage("record history"):
         # findings.csv also lists what was resolved today (status "resolved"), as the contract says.
@@ -410,8 +410,8 @@ def record_history(results_url: str, run: dict, findings: pd.DataFrame) -> pd.Da
 @task(name="scope-to-committee", cache_policy=NONE)
 def scope_to_committee(findings: pd.DataFrame, organizations: pd.DataFrame, committee: str) -> pd.DataFrame:
     """Keep only findings of the committee's subtree: a committee receives only its own members."""
-    from dvsync.tree import subtree
     from schemas.errors import UsageError
+    from schemas.tree import subtree
 
     codes = subtree(organizations, committee)
     if not codes:  # not in the export, or quarantined with its place in the tree (schemas.tree)
@@ -434,7 +434,7 @@ def build_summary(
     quarantine: pd.DataFrame,
     seconds: float,
 ) -> dict:
-    from dvsync.settings import redact_url
+    from schemas.secrets import redact as redact_url
 
     counts = {
         "central." + t: {k: c[k] for k in ("read", "accepted", "quarantined")}
@@ -497,8 +497,8 @@ def publish(
     from connectors.publish.files import write_findings_csv, write_quarantine_csv, write_summary_json
     from connectors.publish.release import Release
     from connectors.store import ResultsStore
-    from dvsync.settings import redact_url
     from schemas.errors import DvsyncError, OutputError
+    from schemas.secrets import redact as redact_url
 
     out = Path(inp.out)
     scope = f"{summary['mode']}:{committee}" if committee else summary["mode"]
@@ -512,7 +512,7 @@ def publish(
             write_quarantine_csv(quarantine, folder / "quarantine.csv")
             orgs = organizations
             if committee:
-                from dvsync.tree import subtree
+                from schemas.tree import subtree
 
                 orgs = organizations[organizations["org_code"].isin(subtree(organizations, committee))]
             store = ResultsStore(inp.results)
@@ -615,8 +615,8 @@ def _refresh_published(
     from connectors.publish.files import _csv_bytes, atomic_write_bytes, write_summary_json
     from connectors.publish.release import Release, link_or_copy
     from connectors.store import ResultsStore
-    from dvsync.settings import redact_url
     from schemas.contract import FINDING_COLUMNS
+    from schemas.secrets import redact as redact_url
 
     current = Release(out, run_id, "").current()
     if current is None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pandas as pd
 
 from rules.common import add_years, dmy, dmy1, emit, flag, none, txt
-from rules.normalize import fold_name, mask_id, restore_id
 from schemas.contract import CANDIDATE_KINDS, RATING_LABELS
 from schemas.labels import PERSON_TYPE_LABELS, org_names, org_phrase
+from schemas.normalize import fold_name, mask_id, restore_id
 
 MIN_AGE, MAX_AGE = 18, 60
 CERTIFICATE_YEARS = 5

@@ -252,7 +252,7 @@ def take(frame: pd.DataFrame, pos: np.ndarray, columns: list[str], suffix: str =
 def id_key(s: pd.Series) -> pd.Series:
     """``normalize.restore_id`` with a vectorised fast path for values that are digits already
     (after validation nearly all are); the others go through restore_id itself."""
-    from rules.normalize import restore_id
+    from schemas.normalize import restore_id
 
     s = s.astype("string")
     digits = s.str.fullmatch(r"\d+").fillna(False).astype(bool)

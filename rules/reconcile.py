@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dvsync.datasets import CentralData, RunContext, SubmissionData
 from rules import admission as ad
 from rules import badges as bd
 from rules import dossier as do
@@ -14,6 +13,7 @@ from rules import screening as sc
 from rules import transfers as tr
 from rules.common import live_workbooks, none, period_rows, screened, submitted_cells
 from rules.findings import finalize
+from schemas.datasets import CentralData, RunContext, SubmissionData
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -25,9 +25,9 @@ from rules.common import (
     take,
     txt,
 )
-from rules.normalize import fold_name
 from schemas.contract import CELL_KINDS, ROSTER_FIELDS
 from schemas.labels import FIELD_LABELS, org_names, org_phrase
+from schemas.normalize import fold_name
 
 _PAIR = ["member_code", "cell_code"]
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from rules import normalize as nz
+from schemas import normalize as nz
 from schemas.contract import INFO_LABELS, QUARANTINE_COLUMNS, SHEETS
 
 NOTE_COLUMNS = [*QUARANTINE_COLUMNS, "severity"]  # severity: warn (must fix) | note (fixed for you)

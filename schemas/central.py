@@ -16,7 +16,6 @@ import pyarrow
 import pyarrow.compute as pc
 from pandera.typing import Series
 
-from dvsync.datasets import CentralData
 from schemas._common import (
     ISSUE_COLUMNS,
     Col,
@@ -42,6 +41,7 @@ from schemas.contract import (
     TRANSFER_KIND_LABELS,
     TRANSFER_KINDS,
 )
+from schemas.datasets import CentralData
 from schemas.tree import FAULT_RULES, MAX_DEPTH, shown_code, tree_faults
 
 Str = Series[pd.StringDtype]
@@ -518,7 +518,7 @@ def validate_table(
     """One central table -> (accepted rows, quarantine, notes). Row numbers are 1-based record
     positions in the export."""
     raw = raw.reset_index(drop=True)
-    # A partition's rows carry their record number in the whole export (dvsync.partitions).
+    # A partition's rows carry their record number in the whole export (connectors.partitions).
     partitioned = "_record" in raw.columns
     records = raw.pop("_record").to_numpy() if partitioned else np.arange(1, len(raw) + 1)
     # The mapping file may leave a column in another case/spacing: match it like a header.
@@ -549,7 +549,7 @@ def validate_table(
         else issues
     )
     accepted, quarantine, notes = split(clean, all_issues, ctx)
-    if partitioned:  # keep the export order across partitions (see dvsync.partitions)
+    if partitioned:  # keep the export order across partitions (see connectors.partitions)
         accepted = accepted.assign(_record=records[accepted.index.to_numpy()])
     return accepted.reset_index(drop=True), quarantine, notes
 

@@ -120,7 +120,7 @@ BADGE_MILESTONES = [30, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90]
 
 # --- 2. Cell submissions -----------------------------------------------------------------------
 # sheet -> {Vietnamese header: internal column}. Headers are matched ignoring case, diacritics
-# and spacing (see rules.normalize.header_key).
+# and spacing (see schemas.normalize.header_key).
 INFO_SHEET = "ThongTin"
 INFO_LABELS: dict[str, str] = {
     "Mã chi bộ": "cell_code",

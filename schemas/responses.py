@@ -15,7 +15,6 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from rules.normalize import header_key
 from schemas.answer_labels import (  # noqa: F401 - the vocabulary, light for the workbook writers
     ACCEPT_CODE,
     ACCEPT_LABEL,
@@ -28,6 +27,7 @@ from schemas.answer_labels import (  # noqa: F401 - the vocabulary, light for th
     RESPONSE_LABELS,
     STATE_HEADER,
 )
+from schemas.normalize import header_key
 
 NOTE_MAX = 2000  # characters of a note kept
 FINDING_ID_PATTERN = r"^[0-9a-f]{16}$"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dvsync.inputs import split_password, with_password
+from flows.inputs import split_password, with_password
 
 
 def _cli(
@@ -90,7 +90,7 @@ def test_usage_errors_exit_2_with_one_line_in_seconds(
     for word in words:
         assert word in line, line
     assert "pw-77" not in line and "Sec-ret-1" not in line
-    assert seconds < 10, seconds  # no Prefect server was started (that takes 10 s and more)
+    assert seconds < 30, seconds  # in a second or two on a quiet machine: no Prefect server started
     assert not (tmp_path / "prefect").exists()  # Prefect was not even set up
     assert not (tmp_path / "dvsync-out").exists()  # nothing written
 

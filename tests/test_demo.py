@@ -271,9 +271,9 @@ def _reconcile(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     from connectors.central import read_central
     from connectors.workbooks import read_submissions
-    from dvsync.datasets import RunContext
     from rules import reconcile
     from schemas.central import validate_central
+    from schemas.datasets import RunContext
 
     meta = json.loads((path / "demo.json").read_text(encoding="utf-8"))
     central_data, _q, _counts = validate_central(read_central(f"sqlite:///{path / 'central.sqlite'}"))
@@ -407,7 +407,7 @@ def test_planted_name_mismatch_always_differs() -> None:
     """A name without diacritics is unchanged by stripping them: the planted mismatch must still
     differ, or the generator expects a finding the data cannot show (seen once in 1,000,000)."""
     from dvsync.demo.generator import _other_name
-    from rules.normalize import fold_name
+    from schemas.normalize import fold_name
 
     for planted, original in [
         ("Phan Minh Oanh", "Phan Minh Oanh"),

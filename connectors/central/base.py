@@ -19,11 +19,11 @@ from typing import Any, Protocol
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import Dialect
 
 from schemas.contract import CENTRAL_TABLES
 from schemas.errors import MappingError, SourceConfigError, SourceUnavailable  # noqa: F401 (re-exported)
+from schemas.secrets import ODBC_PREFIX, redact  # noqa: F401 (re-exported)
 
 log = logging.getLogger("dvsync.central")
 
@@ -31,39 +31,10 @@ ENV_URL = "DVSYNC_CENTRAL_URL"
 ENV_SECRET = "DVSYNC_CENTRAL_SECRET"
 ENV_RETRIES = "DVSYNC_CENTRAL_RETRIES"
 ENV_RETRY_DELAY = "DVSYNC_CENTRAL_RETRY_DELAY"
-ODBC_PREFIX = "odbc:"
 MSSQL_DRIVER = "ODBC Driver 18 for SQL Server"
 
 
-# --- credentials --------------------------------------------------------------------------------
-
-_ODBC_SECRET = re.compile(
-    r"(?i)\b((?:pwd|password|accesstoken|access_token)\s*=\s*)(\{(?:[^}]|\}\})*\}|[^;]*)"
-)
-_URL_SECRET = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
-
-
-def _secrets_of(source: str | None) -> list[str]:
-    """Literal secret values inside a source string, to scrub them from driver messages too."""
-    if not source:
-        return []
-    found = [m.group(2).strip("{}") for m in _ODBC_SECRET.finditer(source)]
-    if not source.startswith(ODBC_PREFIX):
-        try:
-            pw = make_url(source).password
-        except Exception:  # noqa: BLE001 - an unparsable URL has no password we can find
-            pw = None
-        if pw:
-            found.append(str(pw))
-    return [s for s in found if len(s) >= 3]
-
-
-def redact(text: str, source: str | None = None) -> str:
-    """``text`` with passwords of URLs and ODBC strings (and those of ``source``) replaced by ***."""
-    for secret in _secrets_of(source):
-        text = text.replace(secret, "***")
-    text = _ODBC_SECRET.sub(r"\1***", text)
-    return _URL_SECRET.sub(r"\1***@", text)
+# Credentials: the one masking function is schemas.secrets.redact (re-exported here).
 
 
 def _one_line(text: str) -> str:

@@ -1,4 +1,4 @@
-"""dvsync.partitions.MemberIndex: the member lookup built once per run routes every row as the
+"""connectors.partitions.MemberIndex: the member lookup built once per run routes every row as the
 per-chunk hash did (pc.index_in), whatever the codes look like."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dvsync.partitions import MemberIndex, route
+from connectors.partitions import MemberIndex, route
 
 
 def _reference(codes: list, member_part: pd.Series) -> np.ndarray:
@@ -21,7 +21,7 @@ def _reference(codes: list, member_part: pd.Series) -> np.ndarray:
         pos = np.nan_to_num(pos.astype("float64"), nan=-1).astype(np.int64)
         return np.where(pos >= 0, parts[np.clip(pos, 0, None)], -1)
 
-    from rules.normalize import clean_code
+    from schemas.normalize import clean_code
 
     where = look(codes)
     miss = where < 0

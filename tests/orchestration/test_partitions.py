@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dvsync.partitions import RECORD, member_partitions, plan_partitions, route, split_central
+from connectors.partitions import RECORD, member_partitions, plan_partitions, route, split_central
 
 
 @pytest.fixture
@@ -155,8 +155,8 @@ def test_partitioned_run_gives_the_same_lists(
 
 
 def test_each_partition_gets_its_own_members_activity_and_every_workbook() -> None:
-    from dvsync.datasets import SubmissionData
-    from dvsync.partitions import split_submissions
+    from connectors.partitions import split_submissions
+    from schemas.datasets import SubmissionData
 
     subs = SubmissionData.empty()
     subs.workbooks = pd.DataFrame(

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from pgtest import PG_URL  # noqa: E402
 
 from connectors.store import ResultsStore
-from dvsync.datasets import WorkbookResult
 from schemas.contract import FINDING_COLUMNS, QUARANTINE_COLUMNS, SHEET_TABLES, SHEETS
+from schemas.datasets import WorkbookResult
 from schemas.submission import BOOL_COLUMNS, DATE_COLUMNS
 
 SESSION = uuid.uuid4().hex[:8]

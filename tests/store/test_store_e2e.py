@@ -101,7 +101,7 @@ def _scenario(demo: Path, pick: dict, work: Path, results: str) -> dict:
     for month in ["07", "08", "09"]:
         derive_workbook(
             src,
-            folder / f"late_{month}.xlsx",
+            folder / f"{pick['C']}_late_{month}.xlsx",
             period=f"2026-{month}",
             created_on=f"2026-{month}-28",
             activity=[(pick["M"], f"{month}/2026", False, False, True)],
@@ -109,12 +109,14 @@ def _scenario(demo: Path, pick: dict, work: Path, results: str) -> dict:
         )
     night(DAYS[1])
     for month in ["07", "08"]:
-        (folder / f"late_{month}.xlsx").unlink()
+        (folder / f"{pick['C']}_late_{month}.xlsx").unlink()
     src2 = folder / pick["file_C2"]
-    derive_workbook(src2, folder / "corrected_v2.xlsx", created_on="2026-11-17", drop_members=(pick["X"],))
+    derive_workbook(
+        src2, folder / f"{pick['C2']}_corrected_v2.xlsx", created_on="2026-11-17", drop_members=(pick["X"],)
+    )
     night(DAYS[2])
     night(DAYS[3])
-    derive_workbook(src2, folder / "corrected_v3.xlsx", created_on="2026-11-18")
+    derive_workbook(src2, folder / f"{pick['C2']}_corrected_v3.xlsx", created_on="2026-11-18")
     night(DAYS[4])
     store = ResultsStore(results)
     steps["history"] = store.history()
@@ -181,8 +183,8 @@ def test_findings_follow_the_corrected_workbook(scenario, backend):
     c2 = books[(books["cell_code"] == pick["C2"]) & (books["period"] == PERIOD)].set_index("file")["status"]
     assert c2.to_dict() == {
         pick["file_C2"]: "superseded",
-        "corrected_v2.xlsx": "superseded",
-        "corrected_v3.xlsx": "accepted",
+        f"{pick['C2']}_corrected_v2.xlsx": "superseded",
+        f"{pick['C2']}_corrected_v3.xlsx": "accepted",
     }
 
 

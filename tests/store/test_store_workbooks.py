@@ -42,7 +42,8 @@ def test_folder_loaded_twice_parses_each_workbook_once(make_store, backend, fold
     pd.testing.assert_frame_equal(store.workbooks(), before)
     # A new file is the only one parsed on the next night.
     src = sorted(folder.glob(f"*_{PERIOD}.xlsx"))[0]
-    derive_workbook(src, folder / "late.xlsx", created_on="2026-11-20")
+    # (the cell's code stays in the name: one cell, one voice, #15)
+    derive_workbook(src, folder / src.name.replace(".xlsx", "_late.xlsx"), created_on="2026-11-20")
     parsed, counts = sync_folder(store, folder)
     assert parsed == 1 and counts == {**counts, "loaded": 1, "superseded": 1}
 
@@ -110,13 +111,14 @@ def test_corrected_real_workbook_supersedes(make_store, folder):
     old = parse_files([src])[0]
     cell = old.meta["cell_code"]
     dropped = str(old.tables["roster"]["member_code"].iloc[0])
-    derive_workbook(src, folder / "corrected.xlsx", created_on="2026-11-25", drop_members=(dropped,))
+    fixed = f"{cell}_corrected.xlsx"  # the cell's code stays in the name (#15)
+    derive_workbook(src, folder / fixed, created_on="2026-11-25", drop_members=(dropped,))
     parsed, counts = sync_folder(store, folder)
     assert parsed == 1 and counts["superseded"] == 1
     roster = store.submissions(PERIOD).roster
     mine = roster[roster["cell_code"] == cell]
     assert dropped not in set(mine["member_code"])
-    assert set(mine["_source"]) == {"corrected.xlsx"}
+    assert set(mine["_source"]) == {fixed}
     assert len(mine) == len(old.tables["roster"]) - 1
     status = store.workbooks().set_index("checksum")["status"]
     assert status[old.meta["checksum"]] == "superseded"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dvsync.datasets import CentralData, RunContext, SubmissionData
 from schemas.contract import CENTRAL_DATE_COLUMNS, CENTRAL_TABLES, LINEAGE_COLUMNS, SHEET_TABLES, SHEETS
+from schemas.datasets import CentralData, RunContext, SubmissionData
 
 AS_OF = pd.Timestamp("2026-11-16")  # a Monday, as in the demo data
 PERIOD = "2026-10"

@@ -1,4 +1,4 @@
-"""The bulk (Arrow) fast paths of rules.normalize give exactly what the per-value paths give.
+"""The bulk (Arrow) fast paths of schemas.normalize give exactly what the per-value paths give.
 
 Each fast path handles the common shape of a big column in bulk and leaves the rest to the
 per-value code; these tests feed both the same tricky values and compare the results.
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules import normalize as nz
+from schemas import normalize as nz
 from schemas.central import DOC_LABELS, FORM_LABELS, GENDER_LABELS, KIND_LABELS, STATUS_LABELS
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

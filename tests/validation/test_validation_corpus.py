@@ -19,9 +19,9 @@ import pytest
 from corpus_builders import CELL, GOOD_ROSTER, central_frames, headers, info_rows, write_workbook
 
 from connectors.workbooks import notes_frame, parse_workbook, read_submissions
-from rules.normalize import to_tcvn3, to_vni
 from schemas.central import validate_central
 from schemas.contract import QUARANTINE_COLUMNS
+from schemas.normalize import to_tcvn3, to_vni
 
 FUTURE = (pd.Timestamp.today() + pd.DateOffset(years=1)).strftime("%d/%m/%Y")
 

@@ -18,7 +18,8 @@ import connectors.workbooks
 import schemas._common
 import schemas.central
 import schemas.submission
-from rules.normalize import (
+from schemas._common import Ctx, run_model, split
+from schemas.normalize import (
     _syllable_ok,  # noqa: PLC2701 - the plausibility test itself
     fix_encoding,
     fold_name,
@@ -29,7 +30,6 @@ from rules.normalize import (
     to_tcvn3,
     to_vni,
 )
-from schemas._common import Ctx, run_model, split
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 dates = st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 12, 31))
