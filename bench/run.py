@@ -1,10 +1,26 @@
-"""The benchmark: generate data at a scale, run the nightly flow twice (first and steady night),
-and measure the peers side by side on the same data.
+"""The benchmark: generate data at a scale, run real nights, measure their floors and the peers.
 
     python -m bench.run --members 100000            # report in bench/results/100000.{json,md}
 
-Stages are timed by the flow itself (summary.json "durations_seconds"); peak memory per stage is
-sampled from /proc for this process and its worker processes (the Prefect API server excluded).
+Nights, each in a fresh process (bench/night.py, what ``dvsync nightly`` runs) against a running
+local Prefect server:
+1. the first night (as_of: every workbook of the period new, an empty results store);
+2. the store is then preloaded with every earlier month of the year (January to the month before
+   the period: the cells' attendance, as the period's workbooks have it, one workbook per cell and
+   month, written into the results database; bench.preload), so that the next nights read the
+   year back as a real one does;
+3. the next nights, as_of + 1 and as_of + 2: each time 5% of the cells send a corrected workbook
+   that changes data (dvsync.demo.corrections: a planted roster finding fixed, a new one made),
+   with central read from SQLite and, on a copy of the results store, from PostgreSQL (the demo's
+   tables copied into a database the bench creates and drops).
+Every night's findings are checked against the planted ones (precision and recall per list). The
+floors (first night: central read, checksums of every workbook, raw python-calamine read of
+every workbook, store write of the rows; next night: central read, checksums, the changed
+workbooks read raw, the store's read-back of the year) and the peers (reading: pandas.read_excel
+with calamine, raw python-calamine, per CPU-second; roster: datacompy with and without report()
+in its own venv, a plain pandas outer merge with six compares, on the same rows) run 5 times each:
+median, min-max, CPU seconds, and /proc/loadavg before and after. The report is rewritten after
+every phase, so an interrupted run keeps what it measured.
 """
 
 from __future__ import annotations
@@ -25,7 +41,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.memory import StageMemory
+from bench import peers
+from bench.preload import preload_year
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,250 +136,155 @@ def ensure_data(members: int, seed: int, workdir: Path) -> tuple[Path, dict]:
     return data, json.loads((data / "demo.json").read_text())
 
 
-def run_night(data: Path, meta: dict, out: Path) -> dict:
-    """One nightly run in this process, with per-stage peak memory."""
-    from flows import tasks
-    from flows.nightly import nightly_reconciliation
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
-    start = time.perf_counter()
-    with StageMemory(lambda: tasks.CURRENT_STAGE[-1] if tasks.CURRENT_STAGE else None) as mem:
-        summary = nightly_reconciliation(
-            central=f"sqlite:///{data / 'central.sqlite'}",
-            submissions=str(data / "submissions"),
-            out=str(out),
-            as_of=meta["as_of"],
-            period=meta["period"],
+
+# --- PostgreSQL central --------------------------------------------------------------------------
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+@contextlib.contextmanager
+def postgres_central(sqlite_path: Path, name: str):
+    """The demo's central tables copied into a PostgreSQL database created for the bench and
+    dropped after it (never the machine's ``test`` database)."""
+    import psycopg
+
+    from connectors.central import copy_tables
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        con.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    try:
+        start = time.perf_counter()
+        rows = copy_tables(f"sqlite:///{sqlite_path}", url)
+        yield (
+            url,
+            {
+                "database": name,
+                "rows": sum(rows.values()),
+                "copy_seconds": round(time.perf_counter() - start, 1),
+            },
         )
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- nights --------------------------------------------------------------------------------------
+def run_night(central: str, submissions: Path, out: Path, as_of: str, period: str, tag: str) -> dict:
+    """One night in a fresh process (bench/night.py) against the running Prefect server: the
+    process's wall and CPU time (workers included), the flow's stages and memory."""
+    result = out.parent / f"night-{tag}.json"
+    cmd = [sys.executable, "-m", "bench.night", "--central", central, "--submissions", str(submissions)]
+    cmd += ["--out", str(out), "--as-of", as_of, "--period", period, "--result", str(result)]
+    load0 = peers.loadavg()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # its rusage: the night's process and its workers
     wall = time.perf_counter() - start
-    stages = summary["durations_seconds"]
-    return {
-        "wall_seconds": round(wall, 2),
-        "stage_seconds": stages,
-        "prefect_overhead_seconds": round(wall - sum(v for k, v in stages.items() if k != "total"), 2),
-        "peak_rss_mb": round(mem.peak_total / 2**20),  # PSS of the tree (see bench/memory.py)
-        "peak_rss_sum_mb": round(mem.peak_rss / 2**20),
-        "stage_peak_rss_mb": {k: round(v / 2**20) for k, v in sorted(mem.peaks.items())},
-        "files": summary["files"],
-        "central_rows": sum(c["read"] for k, c in summary["rows"].items() if k.startswith("central.")),
-        "throughput": _throughput(summary),
-        "findings": summary["findings"],
-        "workbooks_accepted": summary["workbooks_accepted"],
-    }
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    (out.parent / f"night-{tag}.log").write_text(log, encoding="utf-8")
+    if proc.returncode != 0:
+        raise RuntimeError(f"night {tag} failed:\n{log[-3000:]}")
+    night = json.loads(result.read_text(encoding="utf-8"))
+    night.update(
+        {
+            "as_of": as_of,
+            "central": central.split(":", 1)[0].split("+", 1)[0],
+            "process_seconds": round(wall, 2),
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+            "loadavg_before": load0,
+            "loadavg_after": peers.loadavg(),
+        }
+    )
+    night["throughput"] = _throughput(night)
+    return night
 
 
-def _throughput(summary: dict) -> dict:
+def _throughput(night: dict) -> dict:
     """Rows and workbooks per second of the stages that move them."""
-    sec = summary["durations_seconds"]
-    central = sum(c["read"] for k, c in summary["rows"].items() if k.startswith("central."))
-    books = summary["files"].get("files_new", 0) + summary["files"].get("files_rejected", 0)
-    stored = summary["files"].get("store", {}).get("rows", 0)
+    sec = night["stage_seconds"]
+    central = sum(c["read"] for k, c in night["rows"].items() if k.startswith("central."))
+    files = night["files"]
+    books = files.get("files_new", 0) + files.get("files_rejected", 0)
+    stored = files.get("store", {}).get("rows", 0)
 
     def per(n: float, stage: str) -> float | None:
         return round(n / sec[stage]) if sec.get(stage) else None
 
     return {
+        "central_rows": central,
         "extract_central_rows_per_s": per(central, "extract central"),
         "validate_central_rows_per_s": per(central, "validate central"),
         "read_workbooks_per_s": per(books, "read workbooks"),
         "store_rows_per_s": per(stored, "store submissions"),
-        "reconcile_members_per_s": per(
-            summary["rows"].get("central.members", {}).get("read", 0), "reconcile"
-        ),
+        "reconcile_members_per_s": per(night["rows"].get("central.members", {}).get("read", 0), "reconcile"),
     }
 
 
-def touch_workbooks(data: Path, meta: dict, share: float, seed: int) -> int:
-    """A steady night: `share` of the cells send a corrected workbook for the period (new Ngày lập)."""
-    import random
-
-    from openpyxl import load_workbook
-
-    files = sorted((data / "submissions").glob(f"*_{meta['period']}.xlsx"))
-    chosen = random.Random(seed).sample(files, max(1, int(len(files) * share)))
-    stamp = (pd.Timestamp(meta["as_of"]) - pd.Timedelta(days=1)).strftime("%d/%m/%Y")
-    for path in chosen:
-        wb = load_workbook(path)
-        ws = wb["ThongTin"]
-        for row in ws.iter_rows():
-            if row[0].value and str(row[0].value).strip().lower().startswith("ngày lập"):
-                row[1].value = stamp
-        wb.save(path)
-    return len(chosen)
+KEY = ["list_code", "org_code", "member_code", "field"]
 
 
-# --- peers -------------------------------------------------------------------------------------
-def _calamine_all(path: str) -> int:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        wb = CalamineWorkbook.from_path(path)
-        return sum(len(wb.get_sheet_by_name(n).to_python()) for n in wb.sheet_names)
-    except Exception:  # noqa: BLE001 - the demo plants broken files; reading them is the cost
-        return 0
-
-
-def peer_floor(data: Path, meta: dict, workers: int) -> dict:
-    """The floor: read every input with the fastest readers, nothing else (the central tables
-    through the ADBC SQLite driver straight into Arrow, batch by batch, as text; the workbooks
-    with python-calamine)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from connectors.central.sqlite_arrow import _SqliteArrowReader
-    from schemas.contract import CENTRAL_TABLES
-
-    start = time.perf_counter()
-    rows = 0
-    reader = _SqliteArrowReader(str(data / "central.sqlite"))
-    try:
-        reader.begin_snapshot()
-        for t, cols in CENTRAL_TABLES.items():
-            rows += reader.read_arrow(f'SELECT * FROM "{t}"', cols).num_rows
-    finally:
-        reader.close()
-    central = time.perf_counter() - start
-    files = [str(p) for p in sorted((data / "submissions").glob("*.xlsx"))]
-    start = time.perf_counter()
-    with ProcessPoolExecutor(workers) as pool:
-        cells = sum(pool.map(_calamine_all, files, chunksize=64))
-    books = time.perf_counter() - start
-    return {
-        "central_seconds": round(central, 2),
-        "central_rows": rows,
-        "workbooks_seconds": round(books, 2),
-        "workbooks": len(files),
-        "workbook_rows": cells,
-        "total_seconds": round(central + books, 2),
+def precision_recall(findings_csv: Path, expected: pd.DataFrame, corrected: set[str] | None = None) -> dict:
+    """Planted (expected) findings against the night's findings.csv (without the ones it lists as
+    resolved), per list and in all. ``corrected``: the cells that sent a corrected workbook that
+    night; a difference outside them cannot come from the corrections (central and the other
+    workbooks did not change) but from the date: boundary cases planted at the first as_of (an
+    age reached, a deadline passed on that very day) that as_of + 1 moves across."""
+    found = pd.read_csv(findings_csv, dtype=str, encoding="utf-8-sig").fillna("")
+    if "status" in found.columns:
+        found = found[found["status"] != "resolved"]
+    expected = expected.fillna("").astype(str)
+    per, tp_all, got_all, want_all = {}, 0, 0, 0
+    outside = {"extra": 0, "missed": 0}
+    for code in sorted(set(found["list_code"]) | set(expected["list_code"])):
+        got = set(found.loc[found["list_code"] == code, KEY].itertuples(index=False, name=None))
+        want = set(expected.loc[expected["list_code"] == code, KEY].itertuples(index=False, name=None))
+        tp = len(got & want)
+        v = {
+            "expected": len(want),
+            "found": len(got),
+            "precision": round(tp / len(got), 4) if got else None,
+            "recall": round(tp / len(want), 4) if want else None,
+        }
+        if corrected is not None:
+            v["extra_outside_corrected"] = sum(1 for k in got - want if k[1] not in corrected)
+            v["missed_outside_corrected"] = sum(1 for k in want - got if k[1] not in corrected)
+            v["extra_in_corrected"] = len(got - want) - v["extra_outside_corrected"]
+            v["missed_in_corrected"] = len(want - got) - v["missed_outside_corrected"]
+            outside["extra"] += v["extra_outside_corrected"]
+            outside["missed"] += v["missed_outside_corrected"]
+        per[code] = v
+        tp_all, got_all, want_all = tp_all + tp, got_all + len(got), want_all + len(want)
+    out = {
+        "precision": round(tp_all / got_all, 4) if got_all else None,
+        "recall": round(tp_all / want_all, 4) if want_all else None,
+        "expected": want_all,
+        "found": got_all,
+        "per_list": per,
     }
-
-
-READ_SAMPLE = 600  # workbooks both readers read in the side-by-side comparison
-
-
-def _sample(data: Path, n: int = READ_SAMPLE) -> list[Path]:
-    return sorted((data / "submissions").glob("*.xlsx"))[:n]
-
-
-def peer_read_excel(data: Path, sample: int = READ_SAMPLE) -> dict:
-    """pandas.read_excel with openpyxl, every sheet, IDs as text: throughput on a sample."""
-    files = _sample(data, sample)
-    start = time.perf_counter()
-    for p in files:
-        pd.read_excel(p, sheet_name=None, dtype=str, engine="openpyxl")
-    seconds = time.perf_counter() - start
-    return {
-        "workbooks": len(files),
-        "seconds": round(seconds, 2),
-        "workbooks_per_second": round(len(files) / seconds, 1),
-    }
-
-
-def dvsync_read(data: Path, workers: int, sample: int = READ_SAMPLE) -> dict:
-    """dvsync's own reading (parse and validate every sheet, as the night does, in its worker
-    processes) of the same sample read_excel reads: the pool is started first, as the night
-    starts it once for every batch."""
-    from connectors.workbooks import _parse_all, close_worker_pool, worker_pool
-
-    files = _sample(data, sample)
-    try:
-        if workers > 1:
-            worker_pool(workers)
-        start = time.perf_counter()
-        results = _parse_all(files, [f.name for f in files], workers, whole_chunks=True)  # as the night
-        seconds = time.perf_counter() - start
-    finally:
-        close_worker_pool()
-    return {
-        "workbooks": len(files),
-        "processes": workers,
-        "seconds": round(seconds, 2),
-        "workbooks_per_second": round(len(files) / seconds, 1),
-        "failed": sum(1 for r in results if r.error),
-    }
-
-
-def peer_pandera(data: Path, frames: dict[str, pd.DataFrame]) -> dict:
-    """A plain Pandera validation of the same models (no normalisation, no quarantine split)."""
-    from schemas import central as c
-    from schemas import submission as s
-
-    out = {}
-    for name, model, df in [
-        ("members", c.Members, frames["members_raw"]),
-        ("roster", s.Roster, frames["roster"]),
-    ]:
-        start = time.perf_counter()
-        try:
-            model.validate(df.copy(), lazy=True)
-            status = "valid"
-        except Exception as exc:  # noqa: BLE001 - failures are part of the measurement
-            status = type(exc).__name__
-        out[name] = {"rows": len(df), "seconds": round(time.perf_counter() - start, 2), "result": status}
+    if corrected is not None:
+        inside = {k: sum(v[f"{k}_in_corrected"] for v in per.values()) for k in ("extra", "missed")}
+        out["differences_in_corrected_cells"] = inside  # the corrections' own findings: 0 and 0 expected
+        out["differences_outside_corrected_cells"] = outside  # date-driven (see above)
     return out
 
 
-DATACOMPY_SCRIPT = r"""
-import json, sys, time
-import pandas as pd, datacompy
-central = pd.read_parquet(sys.argv[1]); cells = pd.read_parquet(sys.argv[2])
-start = time.perf_counter()
-cmp = datacompy.Compare(central, cells, join_columns="member_code") if not hasattr(datacompy, "PandasCompare") \
-    else datacompy.PandasCompare(central, cells, join_columns="member_code")
-report = cmp.report()
-print(json.dumps({"seconds": round(time.perf_counter() - start, 2), "datacompy": datacompy.__version__,
-                  "pandas": pd.__version__, "rows": [len(central), len(cells)]}))
-"""
-
-
-def peer_datacompy(work: Path, central: pd.DataFrame, roster: pd.DataFrame) -> dict:
-    venv = work / ".venv-datacompy"
-    py = venv / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(py), "-m", "pip", "install", "-q", "datacompy", "pandas<3.1", "pyarrow"], check=True
-        )
-    a, b = work / "dc_central.parquet", work / "dc_cells.parquet"
-    central.to_parquet(a)
-    roster.to_parquet(b)
-    proc = subprocess.run([str(py), "-c", DATACOMPY_SCRIPT, str(a), str(b)], capture_output=True, text=True)
-    if proc.returncode:
-        return {"error": proc.stderr[-500:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def roster_inputs(data: Path, out: Path, meta: dict) -> dict[str, pd.DataFrame]:
-    from connectors.central import read_central
-    from connectors.store import ResultsStore
-    from schemas.central import validate_central
-
-    raw = read_central(f"sqlite:///{data / 'central.sqlite'}")
-    members_raw = raw["members"].copy()
-    central, _, _ = validate_central(raw)
-    subs = ResultsStore(f"sqlite:///{(out / 'results.sqlite').resolve()}").submissions(meta["period"])
-    return {"central": central, "subs": subs, "members_raw": members_raw, "roster": subs.roster}
-
-
-def dvsync_roster_seconds(frames: dict, meta: dict) -> float:
-    """dvsync's roster reconciliation alone (the rules datacompy's comparison stands for)."""
-    from rules import roster as ro
-    from rules.common import period_rows, submitted_cells
-
-    c, s = frames["central"], frames["subs"]
-    start = time.perf_counter()
-    roster = period_rows(s.roster, s.workbooks, meta["period"])
-    sent = submitted_cells(s.workbooks, roster, meta["period"])
-    match = ro.match_roster(c.members, roster)  # as tree_rules: one join shared by the rules
-    ro.roster_missing_in_cell(c.members, roster, c.transfers, sent, meta["period"], match)
-    ro.roster_not_in_central(c.members, roster, meta["period"], match)
-    ro.roster_wrong_cell(c.members, roster, None, match)
-    ro.roster_inactive_listed(c.members, roster, None, match)
-    ro.roster_field_mismatch(c.members, roster, match)
-    ro.duplicate_person(c.members, roster, match)
-    return time.perf_counter() - start
+def _same_lists(a: Path, b: Path) -> bool:
+    """The two nights' findings, as sets of keys with their status, are the same."""
+    cols = [*KEY, "ref", "status"]
+    fa, fb = (pd.read_csv(p, dtype=str, encoding="utf-8-sig").fillna("") for p in (a, b))
+    cols = [c for c in cols if c in fa.columns and c in fb.columns]
+    return set(fa[cols].itertuples(index=False, name=None)) == set(
+        fb[cols].itertuples(index=False, name=None)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dvsync.settings import prefect_defaults
+    from schemas.settings import prefect_defaults
 
     prefect_defaults()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -370,8 +292,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", default=str(ROOT / "bench" / "data"))
     ap.add_argument("--results", default=str(ROOT / "bench" / "results"))
-    ap.add_argument("--steady-share", type=float, default=0.05)
-    ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument(
+        "--share", type=float, default=0.05, help="cells sending a corrected workbook each next night"
+    )
+    ap.add_argument("--next-nights", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=peers.REPS)
+    ap.add_argument("--no-postgres", action="store_true", help="next nights with central in SQLite only")
+    ap.add_argument("--skip-peers", action="store_true", help="no reading/roster peers (floors still run)")
+    ap.add_argument("--datacompy-venv", default="/tmp/datacompy-venv")
     ap.add_argument(
         "--ephemeral-prefect",
         action="store_true",
@@ -383,158 +311,438 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bench(args: argparse.Namespace, api: str) -> int:
+    from dvsync.demo.corrections import correct_workbooks
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    print(f"[bench] data for {args.members:,} members", flush=True)
-    data, meta = ensure_data(args.members, args.seed, work)
-    run_dir = work / f"run-{args.members}-{args.seed}"
-    shutil.rmtree(run_dir, ignore_errors=True)
-    # The steady night modifies workbooks: run on a copy so the cached data stays pristine.
-    shutil.copytree(data, run_dir / "data")
-    data_run = run_dir / "data"
-    out = run_dir / "out"
-
+    dest = Path(args.results)
+    dest.mkdir(parents=True, exist_ok=True)
+    workers = int(os.environ.get("DVSYNC_WORKERS", str(min(4, os.cpu_count() or 1))))
     report: dict = {
         "members": args.members,
         "seed": args.seed,
         "machine": machine(),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip(),
-        "command": f"python -m bench.run --members {args.members}"
-        + (" --ephemeral-prefect" if args.ephemeral_prefect else ""),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "worktree_changes": _git(
+            "status", "--short", "--", "bench", "dvsync", "connectors", "flows", "rules", "schemas"
+        ).splitlines(),
+        "command": "python -m bench.run " + " ".join(sys.argv[1:]),
         "prefect_api": "ephemeral (a temporary server per run)"
         if api == "ephemeral"
         else "a running local Prefect server (started before the nights, not timed)",
-        "generate": json.loads((data / "generate.json").read_text())
-        if (data / "generate.json").exists()
-        else None,
-        "as_of": meta["as_of"],
-        "period": meta["period"],
+        "reps": args.reps,
+        "status": "running",
+        "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
-    print("[bench] first night", flush=True)
-    report["first_night"] = run_night(data_run, meta, out)
-    changed = touch_workbooks(data_run, meta, args.steady_share, args.seed)
-    print(f"[bench] steady night ({changed} corrected workbooks)", flush=True)
-    report["steady_night"] = run_night(data_run, meta, out)
-    report["steady_night"]["workbooks_changed"] = changed
+
+    def save(phase: str) -> None:
+        report["last_phase"] = phase
+        (dest / f"{args.members}.json").write_text(
+            json.dumps(report, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        (dest / f"{args.members}.md").write_text(markdown(report), encoding="utf-8")
+        print(f"[bench] {phase} ({time.strftime('%H:%M:%S')})", flush=True)
+
+    print(f"[bench] data for {args.members:,} members", flush=True)
+    data, meta = ensure_data(args.members, args.seed, work)
+    report["generate"] = (
+        json.loads((data / "generate.json").read_text()) if (data / "generate.json").exists() else meta
+    )
+    report["as_of"], report["period"] = meta["as_of"], meta["period"]
+    run_dir = work / f"run-{args.members}-{args.seed}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    # The next nights change workbooks: they work on a copy of the submissions (the data stays pristine).
+    subs = run_dir / "submissions"
+    shutil.copytree(data / "submissions", subs)
+    out = run_dir / "out"
+    sqlite_url = f"sqlite:///{data / 'central.sqlite'}"
+    period, as_of0 = meta["period"], pd.Timestamp(meta["as_of"])
+    expected = pd.read_csv(data / "expected_findings.csv", dtype=str).fillna("")
+    files = [str(p) for p in sorted(subs.glob("*.xlsx"))]
+    report["nights"] = []
+    save("data ready")
+
+    first = run_night(sqlite_url, subs, out, meta["as_of"], period, "first")
+    first["kind"] = "first"
+    first["precision_recall"] = precision_recall(out / "findings.csv", expected)
+    report["nights"].append(first)
+    save("first night")
+
+    report["first_floor"] = peers.first_floor(
+        data, files, out / "results.sqlite", period, workers, min(args.reps, 3)
+    )
+    report["first_floor"]["night_over_floor"] = round(
+        first["process_seconds"] / report["first_floor"]["seconds"], 2
+    )
+    report["first_floor"]["night_over_floor_cpu"] = round(
+        first["cpu_seconds"] / report["first_floor"]["cpu_seconds"], 2
+    )
+    save("first-night floor")
+
+    report["preload"] = preload_year(out / "results.sqlite", period)
+    save("store preloaded with the year")
+
+    pg_ctx = (
+        contextlib.nullcontext((None, None))
+        if args.no_postgres
+        else postgres_central(data / "central.sqlite", f"dvsync_bench_{args.members}_{os.getpid()}")
+    )
+    with pg_ctx as (pg_url, pg_info):
+        if pg_url:
+            report["postgresql"] = pg_info
+            out_pg = run_dir / "out-pg"
+            shutil.copytree(out, out_pg, symlinks=True)  # the same store state (the published set: links)
+            save("central copied into PostgreSQL")
+        exclude: set[str] = set()
+        for k in range(1, args.next_nights + 1):
+            as_of = (as_of0 + pd.Timedelta(days=k)).date()
+            expected, change = correct_workbooks(
+                data, subs, period, as_of, args.share, args.seed + k, expected, exclude
+            )
+            exclude |= set(change["files"])
+            changed = [str(subs / f) for f in change["files"]]
+            cells = {f.rsplit("_", 1)[0] for f in change["files"]}
+            (run_dir / f"expected-{as_of}.csv").write_text(expected.to_csv(index=False), encoding="utf-8")
+            change = {k_: v for k_, v in change.items() if k_ != "files"}
+            night = run_night(sqlite_url, subs, out, str(as_of), period, f"next{k}-sqlite")
+            night.update(kind=f"next night {k}", corrections=change)
+            night["precision_recall"] = precision_recall(out / "findings.csv", expected, cells)
+            report["nights"].append(night)
+            save(f"next night {k} (SQLite)")
+            if k == 1:
+                report["steady_floor"] = peers.steady_floor(
+                    data, files, changed, out / "results.sqlite", period, workers, min(args.reps, 3)
+                )
+                save("steady-path floor")
+            if pg_url:
+                night_pg = run_night(pg_url, subs, out_pg, str(as_of), period, f"next{k}-postgresql")
+                night_pg.update(kind=f"next night {k}", corrections=change)
+                night_pg["precision_recall"] = precision_recall(out_pg / "findings.csv", expected, cells)
+                night_pg["same_lists_as_sqlite"] = _same_lists(out / "findings.csv", out_pg / "findings.csv")
+                report["nights"].append(night_pg)
+                save(f"next night {k} (PostgreSQL)")
+    steady = [n for n in report["nights"] if n["kind"] != "first" and n["central"] == "sqlite"]
+    if steady and "steady_floor" in report:
+        report["steady_floor"]["night_over_floor"] = [
+            round(n["process_seconds"] / report["steady_floor"]["seconds"], 2) for n in steady
+        ]
+        report["steady_floor"]["night_over_floor_cpu"] = [
+            round(n["cpu_seconds"] / report["steady_floor"]["cpu_seconds"], 2) for n in steady
+        ]
 
     if not args.skip_peers:
-        print("[bench] peers", flush=True)
-        workers = int(os.environ.get("DVSYNC_WORKERS", str(min(4, os.cpu_count() or 1))))
-        floor = peer_floor(data_run, meta, workers)
-        frames = roster_inputs(data_run, out, meta)
-        roster_s = dvsync_roster_seconds(frames, meta)
-        cols = [
-            "member_code",
-            "full_name",
-            "birth_date",
-            "gender",
-            "personal_id",
-            "admission_date",
-            "official_date",
-        ]
-        dc = peer_datacompy(work, frames["central"].members[cols], frames["roster"][cols])
-        rex = peer_read_excel(data_run)
-        own = dvsync_read(data_run, workers)
-        pa_ = peer_pandera(data_run, frames)
-        first = report["first_night"]
-        read_s = first["stage_seconds"].get("read workbooks", 0)
-        books = first["files"]["files_new"] + first["files"]["files_rejected"]
-        report["peers"] = {
-            "floor": floor,
-            "steady_vs_floor": round(report["steady_night"]["wall_seconds"] / floor["total_seconds"], 2),
-            "datacompy": dc,
-            "dvsync_roster_seconds": round(roster_s, 2),
-            "roster_vs_datacompy": round(roster_s / dc["seconds"], 3) if "seconds" in dc else None,
-            "read_excel_openpyxl": rex,
-            "dvsync_workbooks_per_second": round(books / read_s, 1) if read_s else None,
-            "read_speedup_vs_read_excel": round((books / read_s) / rex["workbooks_per_second"], 1)
-            if read_s
-            else None,
-            "dvsync_read_same_sample": own,
-            "read_speedup_same_sample": round(own["workbooks_per_second"] / rex["workbooks_per_second"], 1),
-            "pandera_plain": pa_,
-        }
-    dest = Path(args.results)
-    dest.mkdir(parents=True, exist_ok=True)
-    (dest / f"{args.members}.json").write_text(
-        json.dumps(report, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
-    )
-    (dest / f"{args.members}.md").write_text(markdown(report), encoding="utf-8")
+        sample = [Path(f) for f in files[: peers.READ_SAMPLE]]
+        report["reading"] = peers.reading(sample, workers, args.reps)
+        save("reading peers")
+        report["roster"] = peers.roster(
+            sqlite_url, out / "results.sqlite", period, run_dir, args.reps, Path(args.datacompy_venv)
+        )
+        save("roster peers")
+    report["status"] = "finished"
+    report["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    save("done")
     print(markdown(report))
     return 0
 
 
+TARGETS = {  # members -> (first night s, next night s, peak MB)
+    1_000_000: (180, 45, 3 * 1024),
+    5_600_000: (20 * 60, 180, 12 * 1024),
+}
+
+
+def _s(v: dict | None, key: str = "wall") -> str:
+    """median [min-max] of a repeat() measure."""
+    if not v or key not in v:
+        return ""
+    m = v[key]
+    return f"{m['median']:.2f} [{m['min']:.2f}–{m['max']:.2f}]"
+
+
+def targets(r: dict) -> list[tuple[str, str, str]]:
+    """(target, measured, met?) for the report and the README."""
+    out = []
+    nights = r.get("nights", [])
+    first = next((n for n in nights if n["kind"] == "first"), None)
+    nexts = [n for n in nights if n["kind"] != "first" and n["central"] == "sqlite"]
+    t = TARGETS.get(r["members"])
+    yes = lambda ok: "met" if ok else "not met"  # noqa: E731
+    if t and first:
+        out.append(
+            (
+                f"first night < {t[0] / 60:g} min",
+                f"{first['process_seconds']:.0f} s",
+                yes(first["process_seconds"] < t[0]),
+            )
+        )
+    if t and nexts:
+        worst = max(n["process_seconds"] for n in nexts)
+        out.append((f"next night < {t[1]} s", f"{worst:.0f} s (slowest, SQLite)", yes(worst < t[1])))
+    if t and nights:
+        peak = max(n["peak_pss_mb"] for n in nights)
+        out.append((f"peak < {t[2] / 1024:g} GB", f"{peak / 1024:.2f} GB", yes(peak < t[2])))
+    ff, sf = r.get("first_floor"), r.get("steady_floor")
+    if ff and "night_over_floor" in ff:
+        cpu = f" (CPU: {ff['night_over_floor_cpu']})" if "night_over_floor_cpu" in ff else ""
+        out.append(
+            (
+                "first night ≤ 3 × its floor (wall)",
+                f"{ff['night_over_floor']}{cpu}",
+                yes(ff["night_over_floor"] <= 3),
+            )
+        )
+    if sf and sf.get("night_over_floor"):
+        worst = max(sf["night_over_floor"])
+        out.append(
+            (
+                "next night ≤ 2.5 × its floor (wall)",
+                f"{', '.join(map(str, sf['night_over_floor']))}"
+                + (
+                    f" (CPU: {', '.join(map(str, sf['night_over_floor_cpu']))})"
+                    if sf.get("night_over_floor_cpu")
+                    else ""
+                ),
+                yes(worst <= 2.5),
+            )
+        )
+    rd = r.get("reading")
+    if rd:
+        out.append(
+            (
+                "reading ≥ 3 × read_excel(calamine) per CPU-s",
+                f"× {rd['dvsync_vs_read_excel_calamine']}",
+                yes(rd["dvsync_vs_read_excel_calamine"] >= 3),
+            )
+        )
+        out.append(
+            (
+                "reading ≥ ⅓ raw calamine per CPU-s",
+                f"{rd['dvsync_vs_raw_calamine']}",
+                yes(rd["dvsync_vs_raw_calamine"] >= 1 / 3),
+            )
+        )
+    ro = r.get("roster")
+    if ro:
+        out.append(
+            (
+                "roster ≤ ½ plain merge (CPU)",
+                f"{ro['dvsync_vs_plain_merge']}",
+                yes(ro["dvsync_vs_plain_merge"] <= 0.5),
+            )
+        )
+        if "dvsync_vs_datacompy" in ro:
+            out.append(
+                (
+                    "roster ≤ ¼ datacompy without report() (CPU)",
+                    f"{ro['dvsync_vs_datacompy']}",
+                    yes(ro["dvsync_vs_datacompy"] <= 0.25),
+                )
+            )
+    return out
+
+
+GEN_NOTE = "generator 1.3 writes the same bytes below 2,000,000 members"
+
+
+def _generator_version() -> str:
+    from dvsync.demo import GENERATOR_VERSION
+
+    return GENERATOR_VERSION
+
+
+def _pair(d: dict | None) -> str:
+    return "" if not d else f"{d['extra']} / {d['missed']}"
+
+
 def markdown(r: dict) -> str:
+    m = r["machine"]
+    g = r.get("generate") or {}
     lines = [
         f"# Benchmark: {r['members']:,} members",
         "",
-        f"Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores, {r['machine']['memory_mb']:,} MB; "
-        f"Python {r['machine']['python']}, pandas {r['machine']['pandas']}, prefect {r['machine']['prefect']}.",
-        f"Data: as_of {r['as_of']}, period {r['period']}. Commit {r.get('commit')}: `{r.get('command')}`.",
-        f"Prefect API: {r.get('prefect_api', 'ephemeral')}.",
+        f"Status: **{r.get('status')}** (last phase: {r.get('last_phase')}; started {r.get('started')}"
+        + (f", finished {r['finished']}" if r.get("finished") else "")
+        + ").",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_mb']:,} MB; Python {m['python']}, pandas "
+        f"{m['pandas']}, prefect {m['prefect']}. Commit {r.get('commit')}"
+        + (f" (+ uncommitted: {len(r['worktree_changes'])} files)" if r.get("worktree_changes") else "")
+        + f": `{r.get('command')}`. Prefect API: {r.get('prefect_api')}.",
+        f"Data: {g.get('members', 0):,} members"
+        + (f" in {g['provinces']} provinces" if g.get("provinces") else " (one province)")
+        + f", {g.get('workbooks', 0):,} workbooks, as_of {r.get('as_of')}, period {r.get('period')}; "
+        f"generator {g.get('generator_version')}"
+        + (f" ({GEN_NOTE})" if g.get("generator_version") not in (None, _generator_version()) else "")
+        + f", generated in {g.get('seconds')} s"
+        + (f", peak {g['peak_rss_mb']:,} MB" if g.get("peak_rss_mb") else "")
+        + ".",
         "",
     ]
-    if r.get("generate"):
-        g = r["generate"]
-        lines += [f"Generation: {g.get('seconds')} s in all; parts {g.get('timings_s')}", ""]
-    lines += [
-        "Peak memory: PSS of the process tree (workers' shared pages counted once), Prefect's API "
-        "server excluded.",
-        "",
-        "| stage | first night s | steady night s | first peak MB | steady peak MB |",
-        "|---|---|---|---|---|",
-    ]
-    f, s = r["first_night"], r["steady_night"]
-    stages = [k for k in f["stage_seconds"] if k != "total"] + ["total"]
-    for k in stages:
+    tg = targets(r)
+    if tg:
+        lines += ["## Targets", "", "| target | measured | |", "|---|---|---|"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in tg]
+        lines.append("")
+    nights = r.get("nights", [])
+    if nights:
+        lines += [
+            "## Nights",
+            "",
+            "Each night a fresh process (`python -m bench.night`, what `dvsync nightly` runs) against the "
+            "running Prefect server; process = its wall time from start to exit (interpreter, imports and "
+            "Prefect included), CPU = the process and its workers. Peak = PSS of the process tree "
+            "(bench/memory.py).",
+            "",
+            "Precision and recall: the night's findings (those it lists as resolved left out) against the "
+            "planted ones (expected_findings.csv; after a correction, minus the findings it fixed, plus "
+            "the ones it made). A next night's differences are split: in the cells that sent a corrected "
+            "workbook (the corrections' own findings: 0 / 0 is right) and outside them, where nothing "
+            "but the date changed: boundary cases planted at the first as_of (an age, a deadline on "
+            "that very day) that as_of + 1 moves across.",
+            "",
+            "| night | as_of | central | process s | flow s | CPU s | peak MB | workbooks new / unchanged | rows stored | findings | precision | recall | extra / missed in corrected cells | extra / missed elsewhere (date) | load before → after |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for n in nights:
+            f = n["files"]
+            pr = n.get("precision_recall", {})
+            lines.append(
+                f"| {n['kind']} | {n['as_of']} | {n['central']} | {n['process_seconds']} | {n['flow_seconds']} | "
+                f"{n['cpu_seconds']} | {n['peak_pss_mb']:,} | {f.get('files_new', 0):,} / {f.get('files_unchanged', 0):,} | "
+                f"{f.get('store', {}).get('rows', 0):,} | {n['findings']:,} | {pr.get('precision')} | {pr.get('recall')} | "
+                f"{_pair(pr.get('differences_in_corrected_cells'))} | {_pair(pr.get('differences_outside_corrected_cells'))} | "
+                f"{n['loadavg_before'][0]} → {n['loadavg_after'][0]} |"
+            )
+        stages = [k for k in nights[0]["stage_seconds"] if k != "total"]
+        for n in nights[1:]:
+            stages += [k for k in n["stage_seconds"] if k != "total" and k not in stages]
+        heads = [f"{n['kind']} ({n['central']})" for n in nights]
+        lines += [
+            "",
+            "Stages, seconds (peak MB):",
+            "",
+            "| stage | " + " | ".join(heads) + " |",
+            "|---|" + "---|" * len(nights),
+        ]
+        for k in [*stages, "total"]:
+            cells = []
+            for n in nights:
+                v = n["stage_seconds"].get(k)
+                p = n["stage_peak_pss_mb"].get(k)
+                cells.append("" if v is None else f"{v:.1f}" + (f" ({p:,})" if p else ""))
+            lines.append(f"| {k} | " + " | ".join(cells) + " |")
+        corr = [n for n in nights if n.get("corrections") and n["central"] == "sqlite"]
+        for n in corr:
+            c = n["corrections"]
+            lines.append(
+                f"\n{n['kind']}: {c['workbooks']:,} corrected workbooks; planted findings resolved {c['resolved']}, "
+                f"new {c['new']}."
+            )
+        pg = [n for n in nights if "same_lists_as_sqlite" in n]
+        if pg:
+            lines.append(
+                "\nPostgreSQL nights give the same findings (keys and status) as the SQLite nights: "
+                + ", ".join(f"{n['kind']}: {'yes' if n['same_lists_as_sqlite'] else 'NO'}" for n in pg)
+                + f". Central copied into PostgreSQL database `{r['postgresql']['database']}` "
+                f"({r['postgresql']['rows']:,} rows, {r['postgresql']['copy_seconds']} s, dropped after)."
+            )
+        t = nights[0].get("throughput", {})
+        if t:
+            lines.append(
+                f"\nFirst night throughput ({t.get('central_rows', 0):,} central rows): "
+                + "; ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in t.items() if v and k != "central_rows")
+                + "."
+            )
+    if r.get("preload"):
+        p = r["preload"]
         lines.append(
-            f"| {k} | {f['stage_seconds'].get(k)} | {s['stage_seconds'].get(k, '')} | "
-            f"{f['stage_peak_rss_mb'].get(k, '')} | {s['stage_peak_rss_mb'].get(k, '')} |"
+            f"\nStore preloaded after the first night with months {p['months'][0]}–{p['months'][-1]}: "
+            f"{p['workbooks_added']:,} workbooks, {p['activity_rows_added']:,} attendance rows "
+            f"({p['activity_rows_in_store']:,} in the store; {p['seconds']} s, bench/preload.py)."
+            if p["months"]
+            else "\nNo earlier month to preload."
         )
-    lines.append(
-        f"| **wall (incl. Prefect)** | {f['wall_seconds']} | {s['wall_seconds']} | {f['peak_rss_mb']} | "
-        f"{s['peak_rss_mb']} |"
-    )
-    lines += [
-        "",
-        f"RSS summed over the tree (forked workers' shared pages counted in each): first night "
-        f"{f.get('peak_rss_sum_mb')} MB, steady night {s.get('peak_rss_sum_mb')} MB.",
-        "",
-        f"Workbooks: first night {f['files']}, steady night {s['files']}; findings {f['findings']}.",
-    ]
-    if "throughput" in f:
+    for key, title in (
+        ("first_floor", "First-night floor"),
+        ("steady_floor", "Next-night (steady path) floor"),
+    ):
+        fl = r.get(key)
+        if not fl:
+            continue
         lines += [
             "",
-            f"Throughput ({f.get('central_rows', 0):,} central rows): "
-            + "; ".join(
-                f"{k.replace('_', ' ')}: first {v:,}, steady {s['throughput'].get(k) or 0:,}"
-                for k, v in f["throughput"].items()
-                if v
-            ),
+            f"## {title}: {fl['seconds']} s (CPU {fl['cpu_seconds']} s); night / floor = {fl.get('night_over_floor')} "
+            f"(CPU: {fl.get('night_over_floor_cpu')})",
+            "",
+            "| part | wall s, median [min–max] | CPU s | result |",
+            "|---|---|---|---|",
         ]
-    if "peers" in r:
-        p = r["peers"]
+        for k, v in fl["parts"].items():
+            lines.append(f"| {k} | {_s(v)} | {_s(v, 'cpu')} | {v['result']:,} |")
+    rd = r.get("reading")
+    if rd:
         lines += [
             "",
-            "## Side by side",
+            f"## Reading the same {rd['workbooks']} workbooks ({r.get('reps')} runs each)",
             "",
-            f"- floor (ADBC SQLite + python-calamine, {r['machine']['cores']} processes): "
-            f"{p['floor']['total_seconds']} s (central {p['floor']['central_seconds']} s, workbooks "
-            f"{p['floor']['workbooks_seconds']} s); "
-            f"steady night / floor = {p['steady_vs_floor']}",
-            f"- roster comparison: dvsync {p['dvsync_roster_seconds']} s vs datacompy {p['datacompy'].get('seconds')} s "
-            f"(ratio {p['roster_vs_datacompy']})",
-            f"- workbook reading, the same {p['read_excel_openpyxl']['workbooks']} workbooks: dvsync "
-            f"{p.get('dvsync_read_same_sample', {}).get('workbooks_per_second')} workbooks/s "
-            f"(parse and validate, {p.get('dvsync_read_same_sample', {}).get('processes')} processes) vs "
-            f"pandas.read_excel (openpyxl) {p['read_excel_openpyxl']['workbooks_per_second']} workbooks/s "
-            f"(x{p.get('read_speedup_same_sample')}); in the first night, while the store writes: "
-            f"{p['dvsync_workbooks_per_second']} workbooks/s (x{p['read_speedup_vs_read_excel']})",
-            f"- plain Pandera validation: {p['pandera_plain']}",
+            "| reader | wall s | CPU s | workbooks / CPU-s | workbooks / s |",
+            "|---|---|---|---|---|",
         ]
+        for k, label in (
+            ("dvsync", f"dvsync (parse + validate every sheet, {rd['processes_dvsync']} processes)"),
+            ("read_excel_calamine", "pandas.read_excel(engine='calamine'), every sheet, dtype=str"),
+            ("raw_calamine", "python-calamine, every sheet to Python values"),
+        ):
+            v = rd[k]
+            lines.append(
+                f"| {label} | {_s(v)} | {_s(v, 'cpu')} | {v['workbooks_per_cpu_second']} | {v['workbooks_per_second']} |"
+            )
+        lines.append(
+            f"\ndvsync per CPU-second: × {rd['dvsync_vs_read_excel_calamine']} read_excel(calamine), "
+            f"{rd['dvsync_vs_raw_calamine']} of raw calamine."
+        )
+    ro = r.get("roster")
+    if ro:
+        dc = ro["datacompy"]
+        lines += [
+            "",
+            f"## Roster comparison, the same rows ({ro['rows']['central']:,} central members, {ro['rows']['roster']:,} roster rows; {r.get('reps')} runs each)",
+            "",
+            "| side | wall s | CPU s |",
+            "|---|---|---|",
+            f"| dvsync: the six roster rules as the night runs them (one shared join, Vietnamese details) | {_s(ro['dvsync'])} | {_s(ro['dvsync'], 'cpu')} |",
+            f"| dvsync: the same rules without organisation names in the details | {_s(ro.get('dvsync_rules_only'))} | {_s(ro.get('dvsync_rules_only'), 'cpu')} |",
+            f"| plain pandas outer merge + six compares (raw inequality: no name folding, ID or date normalisation) | {_s(ro['plain_merge'])} | {_s(ro['plain_merge'], 'cpu')} |",
+        ]
+        if "compare" in dc:
+            lines += [
+                f"| datacompy {dc['datacompy']} (pandas {dc['pandas']}), compare only | {_s(dc['compare'])} | {_s(dc['compare'], 'cpu')} |",
+                f"| datacompy, compare + report() | {_s(dc['report'])} | {_s(dc['report'], 'cpu')} |",
+            ]
+        else:
+            lines.append(f"| datacompy | error: {dc.get('error', '')[:200]} | |")
+        lines.append(
+            f"\ndvsync / plain merge (CPU) = {ro['dvsync_vs_plain_merge']} (rules only: "
+            f"{ro.get('rules_only_vs_plain_merge')}); dvsync / datacompy = "
+            f"{ro.get('dvsync_vs_datacompy')} (with report(): {ro.get('dvsync_vs_datacompy_report')})."
+        )
+    if nights:
+        lists = sorted({k for n in nights for k in n.get("precision_recall", {}).get("per_list", {})})
+        lines += [
+            "",
+            "## Planted findings: precision / recall per list (expected → found)",
+            "",
+            "| list | " + " | ".join(f"{n['kind']} ({n['central']})" for n in nights) + " |",
+            "|---|" + "---|" * len(nights),
+        ]
+        for code in lists:
+            cells = []
+            for n in nights:
+                v = n.get("precision_recall", {}).get("per_list", {}).get(code)
+                cells.append(
+                    "" if v is None else f"{v['precision']} / {v['recall']} ({v['expected']}→{v['found']})"
+                )
+            lines.append(f"| {code} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
