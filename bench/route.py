@@ -61,8 +61,8 @@ def _digest(folder: Path) -> str:
 
 def extract_once(source: str, mode: str, target: int, chunk: int, work: Path) -> dict:
     import connectors.spill as spill_mod
+    from connectors import partitions
     from connectors.central import read_central
-    from dvsync import partitions
 
     timer = {"seconds": 0.0, "calls": 0}
     real_route, real_index = spill_mod.route, spill_mod.MemberIndex
