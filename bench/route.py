@@ -1,6 +1,6 @@
 """Extraction with partition routing, before and after the member lookup was built once per run.
 
-    .venv/bin/python -m bench.route --data bench/data/demo-100000-1 --partitions 4 --reps 5
+    .venv/bin/python -m bench.route --data bench/data/demo-1000000-1 --partitions 4 --reps 3
 
 Reads the central database as the night's ``extract central`` does (``read_central`` into a
 ``PartitionSpill``), with ``partition_members`` chosen to give ``--partitions`` partitions, twice per
@@ -95,8 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--chunk-size", type=int, default=100_000)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument(
+        "--batch-rows",
+        type=int,
+        help="rows per SQLite batch (the reader's default: 1,000,000; smaller batches give a small "
+        "data set the chunk count of a big one)",
+    )
     ap.add_argument("--out", help="write the result as JSON here")
     args = ap.parse_args(argv)
+    if args.batch_rows:
+        from connectors.central import sqlite_arrow
+
+        sqlite_arrow._SqliteArrowReader.BATCH_ROWS = args.batch_rows
     data = Path(args.data)
     members = json.loads((data / "demo.json").read_text())["members"]
     target = -(-members // args.partitions)
@@ -123,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         "members": members,
         "partitions": runs["once"][0]["parts"],
         "chunk_size": args.chunk_size,
+        "sqlite_batch_rows": args.batch_rows or "reader default",
+        "command": "python -m bench.route " + " ".join(argv if argv is not None else sys.argv[1:]),
         "reps": args.reps,
         "route_calls": runs["once"][0]["calls"],
         "same_partition_files": digests["per-chunk"] == digests["once"],
