@@ -363,6 +363,7 @@ def _submission_lines(quarantine: pd.DataFrame | None, pairs: pd.DataFrame) -> d
     """Committee code -> the quarantine lines of the cells of its subtree (SUBMISSION_COLUMNS
     values, sorted), from the lines that name their cell (``_cell``)."""
     from connectors.publish._workbook import SUBMISSION_COLUMNS
+    from connectors.publish.files import mask_id_runs
 
     if quarantine is None or "_cell" not in quarantine.columns or quarantine.empty:
         return {}
@@ -375,6 +376,8 @@ def _submission_lines(quarantine: pd.DataFrame | None, pairs: pd.DataFrame) -> d
     q["_rown"] = pd.to_numeric(q["row"], errors="coerce") if "row" in q.columns else pd.NA
     for c in SUBMISSION_COLUMNS:
         q[c] = q[c].astype("string") if c != "row" else q[c].astype("Int64").astype("string")
+    for c in ("source", "value", "message"):  # an ID typed anywhere is masked here too
+        q[c] = mask_id_runs(q[c])
     m = q.merge(pairs, left_on="cell_code", right_on="org_code", how="inner", suffixes=("", "_p"))
     m = m.sort_values(
         ["ancestor", "cell_code", "source", "sheet", "_rown", "column"], kind="mergesort", na_position="first"

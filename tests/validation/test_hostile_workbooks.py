@@ -614,7 +614,7 @@ def test_cell_faults_reach_the_committee_workbook(tmp_path: Path) -> None:
                 "column": "rating",
                 "rule": "unknown_value",
                 "value": '=HYPERLINK("x")',
-                "message": "Dòng 3: Xếp loại không thuộc danh sách",
+                "message": "Dòng 3: Xếp loại 079185000111 không thuộc danh sách",
                 "severity": "error",
                 "_cell": CELL,
             },
@@ -635,5 +635,6 @@ def test_cell_faults_reach_the_committee_workbook(tmp_path: Path) -> None:
     )
     cell = next(c for row in ws.iter_rows(min_row=5) for c in row if c.value == '=HYPERLINK("x")')
     assert cell.data_type == "s"  # a string, not a formula
+    assert "079185000111" not in str(values) and "********0111" in values[1][7]  # masked here too
     other = committee_workbook_path(tmp_path, "93.015.000.002.000")
     assert not other.exists() or "Lỗi bảng nộp" not in openpyxl.load_workbook(other).sheetnames
