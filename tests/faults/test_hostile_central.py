@@ -251,7 +251,9 @@ def test_hostile_tree(name: str, clean: Path, tmp_path: Path) -> None:
     q = pd.read_csv(out / "quarantine.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
     central = q[q["source"].str.startswith("central.")]
     assert set(central["rule"]) == case["rules"], central
-    assert central["message"].str.contains(case["named"], regex=False).any(), central["message"].tolist()
+    # (a message prints at most 80 characters of a code: a long temporary path is cut)
+    named = case["named"][:70]
+    assert central["message"].str.contains(named, regex=False).any(), central["message"].tolist()
     assert "\x00" not in (out / "quarantine.csv").read_text(encoding="utf-8-sig")
 
     # Nothing outside out: the hostile codes wrote no file anywhere else.
