@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -121,14 +122,22 @@ def prefect_server(ephemeral: bool):
             proc.wait(30)
 
 
-def ensure_data(members: int, seed: int, workdir: Path) -> tuple[Path, dict]:
+def ensure_data(members: int, seed: int, workdir: Path, provinces: int | None = None) -> tuple[Path, dict]:
+    """The demo data set, generated once per (members, seed[, provinces]) and kept in ``workdir``;
+    from 2,000,000 members (or with ``provinces``) a national one, province by province."""
     from dvsync.demo import generate
 
-    data = workdir / f"demo-{members}-{seed}"
+    data = workdir / (f"demo-{members}-{seed}" + (f"-p{provinces}" if provinces else ""))
     if not (data / "demo.json").exists():
         shutil.rmtree(data, ignore_errors=True)
         start = time.perf_counter()
-        info = generate(members=members, out=data, seed=seed, progress=lambda m: print(" ", m, flush=True))
+        info = generate(
+            members=members,
+            out=data,
+            seed=seed,
+            provinces=provinces,
+            progress=lambda m: print(" ", m, flush=True),
+        )
         info["seconds"] = round(time.perf_counter() - start, 1)
         (data / "generate.json").write_text(
             json.dumps(info, ensure_ascii=False, default=str), encoding="utf-8"
@@ -231,9 +240,10 @@ KEY = ["list_code", "org_code", "member_code", "field"]
 def precision_recall(findings_csv: Path, expected: pd.DataFrame, corrected: set[str] | None = None) -> dict:
     """Planted (expected) findings against the night's findings.csv (without the ones it lists as
     resolved), per list and in all. ``corrected``: the cells that sent a corrected workbook that
-    night; a difference outside them cannot come from the corrections (central and the other
-    workbooks did not change) but from the date: boundary cases planted at the first as_of (an
-    age reached, a deadline passed on that very day) that as_of + 1 moves across."""
+    night; the corrections change roster rows, so a difference on a roster list in those cells is
+    theirs, and any other cannot come from them (central and the other workbooks did not change)
+    but from the date: boundary cases planted at the first as_of (an age reached, a deadline
+    passed on that very day) that as_of + 1 moves across."""
     found = pd.read_csv(findings_csv, dtype=str, encoding="utf-8-sig").fillna("")
     if "status" in found.columns:
         found = found[found["status"] != "resolved"]
@@ -251,8 +261,13 @@ def precision_recall(findings_csv: Path, expected: pd.DataFrame, corrected: set[
             "recall": round(tp / len(want), 4) if want else None,
         }
         if corrected is not None:
-            v["extra_outside_corrected"] = sum(1 for k in got - want if k[1] not in corrected)
-            v["missed_outside_corrected"] = sum(1 for k in want - got if k[1] not in corrected)
+            # The corrections change roster rows only: a roster list's difference in a corrected
+            # cell is theirs; any other difference is the date's.
+            def theirs(k: tuple) -> bool:
+                return k[1] in corrected and k[0].startswith("ROSTER_")
+
+            v["extra_outside_corrected"] = sum(1 for k in got - want if not theirs(k))
+            v["missed_outside_corrected"] = sum(1 for k in want - got if not theirs(k))
             v["extra_in_corrected"] = len(got - want) - v["extra_outside_corrected"]
             v["missed_in_corrected"] = len(want - got) - v["missed_outside_corrected"]
             outside["extra"] += v["extra_outside_corrected"]
@@ -290,6 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--members", type=int, required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--provinces",
+        type=int,
+        help="a national data set of that many provinces (default: 34 from 2,000,000 members)",
+    )
     ap.add_argument("--workdir", default=str(ROOT / "bench" / "data"))
     ap.add_argument("--results", default=str(ROOT / "bench" / "results"))
     ap.add_argument(
@@ -306,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         help="each night starts its own temporary Prefect server (as a bare `dvsync nightly`)",
     )
     args = ap.parse_args(argv)
+    # A stopped bench (kill PID) still stops its Prefect server and drops its PostgreSQL database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with prefect_server(args.ephemeral_prefect) as api:
         return _bench(args, api)
 
@@ -335,21 +357,24 @@ def _bench(args: argparse.Namespace, api: str) -> int:
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
     }
 
+    # Reports: <members>.json/.md; a national data set asked for below NATIONAL_FROM: <members>-p<n>.
+    name = f"{args.members}" + (f"-p{args.provinces}" if args.provinces else "")
+
     def save(phase: str) -> None:
         report["last_phase"] = phase
-        (dest / f"{args.members}.json").write_text(
+        (dest / f"{name}.json").write_text(
             json.dumps(report, indent=1, ensure_ascii=False, default=str), encoding="utf-8"
         )
-        (dest / f"{args.members}.md").write_text(markdown(report), encoding="utf-8")
+        (dest / f"{name}.md").write_text(markdown(report), encoding="utf-8")
         print(f"[bench] {phase} ({time.strftime('%H:%M:%S')})", flush=True)
 
     print(f"[bench] data for {args.members:,} members", flush=True)
-    data, meta = ensure_data(args.members, args.seed, work)
+    data, meta = ensure_data(args.members, args.seed, work, args.provinces)
     report["generate"] = (
         json.loads((data / "generate.json").read_text()) if (data / "generate.json").exists() else meta
     )
     report["as_of"], report["period"] = meta["as_of"], meta["period"]
-    run_dir = work / f"run-{args.members}-{args.seed}"
+    run_dir = work / f"run-{data.name.removeprefix('demo-')}"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     # The next nights change workbooks: they work on a copy of the submissions (the data stays pristine).
@@ -595,12 +620,12 @@ def markdown(r: dict) -> str:
             "",
             "Precision and recall: the night's findings (those it lists as resolved left out) against the "
             "planted ones (expected_findings.csv; after a correction, minus the findings it fixed, plus "
-            "the ones it made). A next night's differences are split: in the cells that sent a corrected "
-            "workbook (the corrections' own findings: 0 / 0 is right) and outside them, where nothing "
-            "but the date changed: boundary cases planted at the first as_of (an age, a deadline on "
-            "that very day) that as_of + 1 moves across.",
+            "the ones it made). A next night's differences are split: the roster lists in the cells that "
+            "sent a corrected workbook (the corrections' own findings: 0 / 0 is right) and the rest, "
+            "where nothing but the date changed: boundary cases planted at the first as_of (an age, a "
+            "deadline on that very day) that as_of + 1 moves across.",
             "",
-            "| night | as_of | central | process s | flow s | CPU s | peak MB | workbooks new / unchanged | rows stored | findings | precision | recall | extra / missed in corrected cells | extra / missed elsewhere (date) | load before → after |",
+            "| night | as_of | central | process s | flow s | CPU s | peak MB | workbooks new / unchanged | rows stored | findings | precision | recall | extra / missed from the corrections | extra / missed from the date | load before → after |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for n in nights:

@@ -111,6 +111,11 @@ class Region:
         return list(self.cccd) if self.cccd else [92, 93, 94]
 
     @property
+    def tail_range(self) -> tuple[int, int]:
+        """The members' ID serials of this province (personal_ids draws from the same range)."""
+        return self.slot[0] * 900_000 // self.slot[1], (self.slot[0] + 1) * 900_000 // self.slot[1]
+
+    @property
     def unknown_offset(self) -> int:
         return self.slot[0] * (99_999 // self.slot[1]) if self.slot[1] > 1 else 0
 
@@ -214,7 +219,9 @@ class Demo:
         fees=None,
         in_cell: str | None = None,
     ) -> str:
-        tid = f"CS{len(self.transfers) + 1:07d}"
+        # A national data set: the province's code in the ID, unique across provinces.
+        national = self.region.code if self.region.slot[1] > 1 else ""
+        tid = f"CS{national}{len(self.transfers) + 1:07d}"
         letter = np.datetime64(letter, "D")
         rec = None if received is None else np.datetime64(received, "D")
         self.transfers.append(
@@ -697,7 +704,7 @@ class Demo:
             by = int(year_of(np.array([m["birth"][i]]))[0])
             female = bool(m["female"][i])
             cg = (by - 1900) // 100 * 2 + int(female)
-            tail = f"{int(self.rng.integers(0, 900_000)):06d}"
+            tail = f"{int(self.rng.integers(*self.region.tail_range)):06d}"  # never another province's
             if variant == 0:
                 pid = f"{names.INVALID_PROVINCE_CODES[j % 4]:03d}{cg}{by % 100:02d}{tail}"
                 what = "province code"
