@@ -380,7 +380,8 @@ def _bench(args: argparse.Namespace, api: str) -> int:
     run_dir.mkdir(parents=True)
     # The next nights change workbooks: they work on a copy of the submissions (the data stays pristine).
     subs = run_dir / "submissions"
-    shutil.copytree(data / "submissions", subs)
+    # Hard links: a corrected workbook is written aside and renamed over its link, the original stays.
+    shutil.copytree(data / "submissions", subs, copy_function=os.link)
     out = run_dir / "out"
     sqlite_url = f"sqlite:///{data / 'central.sqlite'}"
     period, as_of0 = meta["period"], pd.Timestamp(meta["as_of"])
