@@ -314,7 +314,8 @@ def _run_flow(args: argparse.Namespace, mode: str) -> int:
         args.dask_address or Settings.from_env().dask_address,
     )
     summary = flow_fn(**params, dask_workers=dask_workers)
-    out = summary.get("out") or args.out or "dvsync-out"
+    # Where this night's set is: the output folder, or beside it when an older night ran after a newer one.
+    out = summary.get("published") or summary.get("out") or args.out or "dvsync-out"
     n, q = (f"{summary[k]:,}".replace(",", ".") for k in ("findings", "quarantined_rows"))
     print(f"Hoàn tất: {n} phát hiện, {q} dòng cách ly; kết quả tại {out}")
     if summary.get("board_report"):

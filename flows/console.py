@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from flows.logs import set_inner_formatter
+
 # Stage keys stay English (summary.json's durations, the benchmark); a person reads these.
 STAGE_LABELS = {
     "extract central": "Đọc CSDL trung ương",
@@ -60,11 +62,15 @@ class PersonFilter(logging.Filter):
     stage-start marks (a stage is one line, when it ends)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING:
-            return True
         if str(record.pathname).startswith(_PREFECT_DIR):
-            return False
-        return not str(record.msg).startswith("▶")
+            # Prefect's own lines: its warnings pass; a failure it reports (with the exception, or
+            # "Finished in state Failed") is said once, by the CLI's last line.
+            return (
+                record.levelno >= logging.WARNING
+                and record.exc_info is None
+                and not str(record.msg).startswith(("Finished in state", "Task run failed", "Encountered"))
+            )
+        return record.levelno >= logging.WARNING or not str(record.msg).startswith("▶")
 
 
 def person_console() -> None:
@@ -75,4 +81,4 @@ def person_console() -> None:
                 isinstance(f, PersonFilter) for f in handler.filters
             ):
                 handler.addFilter(PersonFilter())
-                handler.setFormatter(formatter)
+                set_inner_formatter(handler, formatter)
