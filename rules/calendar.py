@@ -13,7 +13,8 @@ import holidays
 import numpy as np
 import pandas as pd
 
-AWARD_DAYS = [(2, 3), (5, 19), (9, 2), (11, 7)]  # (month, day): 3/2, 19/5, 2/9, 7/11 (HD 01-HD/TW point 18)
+from schemas.contract import AWARD_DAYS
+
 _PAD_YEARS = 2
 
 

@@ -32,6 +32,7 @@ from schemas.contract import (
     CENTRAL_TABLES,
     DISCIPLINE_FORMS,
     DOC_TYPES,
+    GENDER_LABELS,
     GENDERS,
     MEMBER_STATUSES,
     ORG_KINDS,
@@ -42,6 +43,7 @@ from schemas.contract import (
     TRANSFER_KINDS,
 )
 from schemas.datasets import CentralData
+from schemas.identity import matches_birth, well_formed
 from schemas.tree import FAULT_RULES, MAX_DEPTH, shown_code, tree_faults
 
 Str = Series[pd.StringDtype]
@@ -49,7 +51,6 @@ Date = Series[pd.Timestamp]
 Int = Series[pd.Int64Dtype]
 Bool = Series[pd.BooleanDtype]
 
-GENDER_LABELS = {"Nam": "Nam", "M": "Nam", "male": "Nam", "Nữ": "Nữ", "F": "Nữ", "female": "Nữ", "nu": "Nữ"}
 STATUS_LABELS = (
     {s: s for s in MEMBER_STATUSES}
     | dict(ROSTER_STATUSES)
@@ -79,29 +80,13 @@ YES_NO = {"active": "active"}
 # --- cross-field rules (shared with the roster sheet) ---------------------------------------------
 def id_matches_birth(df: pd.DataFrame) -> pd.Series:
     """CCCD digit 4 (century and gender) and digits 5–6 (year) agree with birth date and gender.
-    True where it cannot be checked (no ID, 9-digit CMND, no birth date)."""
-    pid = df["personal_id"].astype("string")
-    twelve = pid.str.fullmatch(r"\d{12}").fillna(False)
-    year = df["birth_date"].dt.year
-    female = (df["gender"] == "Nữ").fillna(False) if "gender" in df else pd.Series(False, index=df.index)
-    has_gender = df["gender"].notna() if "gender" in df else pd.Series(False, index=df.index)
-    century_digit = ((year // 100 - 19) * 2 + female.astype(int)).astype("Int64")
-    digit4 = pd.to_numeric(pid.str.slice(3, 4), errors="coerce").astype("Int64")
-    yy = pd.to_numeric(pid.str.slice(4, 6), errors="coerce").astype("Int64")
-    ok_year = (yy == (year % 100).astype("Int64")) & ((digit4 // 2) == (century_digit // 2))
-    ok_gender = ~has_gender | (digit4 % 2 == century_digit % 2)
-    checkable = twelve & year.notna()
-    return (~checkable | (ok_year & ok_gender)).fillna(True).astype(bool)
+    True where it cannot be checked (no ID, 9-digit CMND, no birth date). schemas.identity's check."""
+    return matches_birth(df["personal_id"], df["birth_date"], df.get("gender"))
 
 
 def id_well_formed(df: pd.DataFrame) -> pd.Series:
-    """Null, a 9-digit CMND, or 12 digits starting with a province code 001–096."""
-    pid = df["personal_id"].astype("string")
-    twelve = pid.str.fullmatch(r"0\d{11}").fillna(False)
-    prov = pd.to_numeric(pid.str.slice(0, 3), errors="coerce")
-    return (pid.isna() | pid.str.fullmatch(r"\d{9}").fillna(False) | (twelve & prov.between(1, 96))).astype(
-        bool
-    )
+    """Null, a 9-digit CMND, or 12 digits starting with one of the 63 province codes (schemas.identity)."""
+    return well_formed(df["personal_id"])
 
 
 def _le(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -139,7 +124,7 @@ def not_future(columns: list[str]) -> callable:
 
 
 MEMBER_WARN = {
-    "id_well_formed": "Số CCCD sai cấu trúc (12 chữ số, mã tỉnh 001–096) — báo cáo INVALID_PERSONAL_ID",
+    "id_well_formed": "Số CCCD sai cấu trúc (12 chữ số, mã tỉnh nơi đăng ký khai sinh) — báo cáo INVALID_PERSONAL_ID",
     "id_matches_birth": "Số CCCD không khớp năm sinh/giới tính — báo cáo INVALID_PERSONAL_ID",
     "decision_le_ceremony": "Ngày quyết định kết nạp sau ngày vào Đảng",
     "ceremony_le_official": "Ngày vào Đảng sau ngày chính thức",

@@ -102,6 +102,10 @@ RESERVED_FILE_NAMES = frozenset(
     {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 )
 GENDERS = ["Nam", "Nữ"]
+# How gender may be written, in the central export or a cell's workbook -> the contract's value.
+GENDER_LABELS = {"Nam": "Nam", "M": "Nam", "male": "Nam", "Nữ": "Nữ", "F": "Nữ", "female": "Nữ", "nu": "Nữ"}
+# Party badge award days (month, day): 3/2, 19/5, 2/9, 7/11 (HD 01-HD/TW point 18).
+AWARD_DAYS = [(2, 3), (5, 19), (9, 2), (11, 7)]
 MEMBER_STATUSES = ["active", "exempt", "transferred_out", "deceased", "removed", "expelled", "left"]
 SCREENED_STATUSES = ["active", "exempt"]
 INACTIVE_STATUSES = ["transferred_out", "deceased", "removed", "expelled", "left"]

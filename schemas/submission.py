@@ -25,6 +25,7 @@ from schemas.central import (
 )
 from schemas.contract import (
     CANDIDATE_KINDS,
+    GENDER_LABELS,
     GENDERS,
     RATINGS,
     ROSTER_STATUSES,
@@ -38,7 +39,6 @@ Date = Series[pd.Timestamp]
 Int = Series[pd.Int64Dtype]
 Bool = Series[pd.BooleanDtype]
 
-GENDER_LABELS = {"Nam": "Nam", "Nữ": "Nữ", "nu": "Nữ", "M": "Nam", "F": "Nữ"}
 CANDIDATE_RATING_LABELS = (
     RATING_ANY | {r: r for r in STUDENT_RATINGS} | {"Xuat sac": "Xuất sắc", "Gioi": "Giỏi"}
 )

@@ -14,13 +14,14 @@ import holidays
 import numpy as np
 import pandas as pd
 
+from schemas.contract import AWARD_DAYS
+
 try:  # the rules' calendar, written concurrently; fall back to an identical private helper
     from rules.calendar import add_working_days as _rules_add_working_days
 except ImportError:  # pragma: no cover - only before rules/calendar.py exists
     _rules_add_working_days = None
 
 DAY = np.timedelta64(1, "D")
-AWARD_DAYS = [(2, 3), (5, 19), (9, 2), (11, 7)]  # 3/2, 19/5, 2/9, 7/11 (HD 01-HD/TW point 18)
 
 
 def d64(value) -> np.datetime64:
