@@ -560,18 +560,28 @@ class ResultsStore:
             rows += [
                 tuple(r)
                 for r in conn.execute(
-                    sa.select(w.checksum, w.cell_code, w.period, w.created_on, w.load_seq, w.status).where(
+                    sa.select(
+                        w.checksum, w.cell_code, w.period, w.created_on, w.load_seq, w.status, w.file
+                    ).where(
                         sa.tuple_(w.cell_code, w.period).in_(chunk), w.status.in_(["accepted", "superseded"])
                     )
                 )
             ]
         df = pd.DataFrame(
-            rows, columns=["checksum", "cell_code", "period", "created_on", "load_seq", "status"]
+            rows, columns=["checksum", "cell_code", "period", "created_on", "load_seq", "status", "file"]
         )
         df = df[[(c, p) in groups for c, p in zip(df["cell_code"], df["period"], strict=True)]]
-        # Newest = latest Ngày lập (missing = oldest), then latest load.
+        # A file whose name (or folder) carries its cell's code outranks one whose name carries none
+        # (any name is read, but an unnamed file never speaks over the cell's own); then newest =
+        # latest Ngày lập (missing = oldest), then latest load.
+        from connectors.workbooks import name_agrees
+
+        df["_named"] = [
+            name_agrees(str(c), [Path(str(f)).stem, *Path(str(f)).parent.parts])
+            for c, f in zip(df["cell_code"], df["file"], strict=True)
+        ]
         df["_created"] = pd.to_datetime(df["created_on"].astype("object")).fillna(pd.Timestamp.min)
-        df = df.sort_values(["cell_code", "period", "_created", "load_seq"])
+        df = df.sort_values(["cell_code", "period", "_named", "_created", "load_seq"])
         newest = df.groupby(["cell_code", "period"])["checksum"].transform("last")
         df["new_status"] = (df["checksum"] == newest).map({True: "accepted", False: "superseded"})
         df["superseded_by"] = newest.where(df["new_status"] == "superseded")

@@ -281,15 +281,19 @@ def _name_parts(source: str, path: Path, folder_too: bool) -> list[str]:
 
 
 def _check_voice(name: str, code: str, period: str, parts: list[str]) -> None:
+    """Any file name is read (contract §2); a name (or folder) that names another cell is not.
+
+    A file whose name carries no cell code at all is read but ranks below a file whose name
+    carries its cell's code (``connectors.store``: it never supersedes that one)."""
     if name_agrees(code, parts):
         return
     found = sorted({c for p in parts for c in name_codes(p)})
-    named = (
-        f"tên tệp/thư mục ghi mã {', '.join(found)}" if found else "tên tệp/thư mục không ghi mã chi bộ nào"
-    )
+    if not found:
+        return
+    named = f"tên tệp/thư mục ghi mã {', '.join(found)}"
     raise FileFault(
         f"Tệp {name}: sheet {INFO_SHEET} ghi Mã chi bộ {code} nhưng {named} — mỗi chi bộ chỉ gửi "
-        f"báo cáo của mình; tên tệp (hoặc thư mục chứa tệp) phải có mã chi bộ, ví dụ "
+        f"báo cáo của mình; tên tệp (hoặc thư mục chứa tệp) nên có đúng mã chi bộ, ví dụ "
         f"{code}_{period}.xlsx; tệp không được đọc"
     )
 

@@ -130,7 +130,7 @@ def write_template(path: Path | str) -> Path:
     info.set_column(0, 0, 22)
     info.set_column(1, 1, 30, text)
     hints = {
-        "cell_code": "ví dụ 93.015.000.001.002 — tên tệp (hoặc thư mục chứa tệp) phải có mã này, "
+        "cell_code": "ví dụ 93.015.000.001.002 — nên đặt mã này trong tên tệp (hoặc thư mục chứa tệp), "
         "ví dụ 93.015.000.001.002_2026-10.xlsx; tệp mang mã chi bộ khác bị loại",
         "period": "MM/YYYY, ví dụ 10/2026",
         "created_on": "dd/mm/yyyy",

@@ -124,7 +124,8 @@ def plant(folder: Path, cells: list[str], period: str) -> tuple[list[Expect], se
     )
     dst = _with_openpyxl(genuine[a[0]], folder / "bao-cao-chi-bo.xlsx", speak_for_victim)
     _patched(dst, dst, None, comment=b"other bytes")  # not a byte copy of the one above
-    exp.append(Expect("no_code_in_name", dst.name, "không ghi mã chi bộ nào"))
+    # Any name is read, but a file whose name names no cell never speaks over the cell's own file.
+    exp.append(Expect("no_code_in_name", dst.name, "tệp này không được dùng", "warning"))
 
     # What is seen is what is read: a hidden "Danh Sách" in front of the visible roster (a[1]).
     def hidden_twin(wb) -> None:
