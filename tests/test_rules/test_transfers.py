@@ -79,7 +79,10 @@ def test_overdue_mentions_receipt_reported_by_receiving_cell():
         ]
     )
     row = one(run(c, s, "TRANSFER_OVERDUE"), "TRANSFER_OVERDUE")
-    assert row["cell_value"] == "15/09/2026" and "Chi bộ Nghiệp vụ (C2) báo đã tiếp nhận ngày 15/09/2026" in row["detail"]
+    assert (
+        row["cell_value"] == "15/09/2026"
+        and "Chi bộ Nghiệp vụ (C2) báo đã tiếp nhận ngày 15/09/2026" in row["detail"]
+    )
 
 
 def test_not_notified_whatever_the_receipt_and_cell_notice_shown():
