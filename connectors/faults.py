@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import signal
 
+from schemas.settings import settings
+
 
 def fault_point(name: str) -> None:
-    if os.environ.get("DVSYNC_FAULT_AT") == name:
+    if settings().fault_at == name:
         os.kill(os.getpid(), signal.SIGKILL)

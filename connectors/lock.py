@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from schemas.errors import ResultsUnavailable, RunLocked
+from schemas.settings import settings
 
 log = logging.getLogger("dvsync.lock")
 
@@ -53,12 +54,12 @@ PARTITION_PREFIX = ".dvsync-partitions-"
 
 def lock_wait_seconds() -> float:
     """``DVSYNC_LOCK_WAIT``: how long a run waits for another run's lock before exit 2."""
-    return float(os.environ.get("DVSYNC_LOCK_WAIT", DEFAULT_WAIT_S))
+    return settings().lock_wait
 
 
 def results_retries() -> int:
     """``DVSYNC_RESULTS_RETRIES``: retries of the results database's connection before exit 3."""
-    return max(0, int(os.environ.get("DVSYNC_RESULTS_RETRIES", DEFAULT_RETRIES)))
+    return settings().results_retries
 
 
 def one_line(exc: BaseException) -> str:

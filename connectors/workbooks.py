@@ -42,6 +42,7 @@ from schemas.contract import (
 )
 from schemas.datasets import SubmissionData, WorkbookResult
 from schemas.normalize import header_key, parse_dates, parse_months, restore_org_code
+from schemas.settings import settings
 from schemas.submission import KEY_COLUMNS, validate_sheet
 
 HEADER_SCAN_ROWS = 10  # a title block above the header row is common
@@ -1107,7 +1108,7 @@ def _parse_all(
 
 
 # The limits of one parse in a worker: memory above what the worker inherits, and time.
-WORKER_MEMORY_MB = int(os.environ.get("DVSYNC_WORKBOOK_MEMORY_MB", "2048"))
+WORKER_MEMORY_MB = settings().workbook_memory_mb
 CHUNK_SECONDS = 60.0  # + FILE_SECONDS per workbook of the chunk
 FILE_SECONDS = 0.5
 

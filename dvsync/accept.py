@@ -8,7 +8,6 @@ central or cell values change: then it reopens by itself.
 from __future__ import annotations
 
 import getpass
-import os
 import re
 import unicodedata
 from pathlib import Path
@@ -21,12 +20,12 @@ def results_url(results: str | None, out: str | None) -> str:
     """--results, else DVSYNC_RESULTS_URL, else the SQLite file of the output folder (which must
     exist: the board accepts findings a night has recorded)."""
     from flows.inputs import check_url, with_password
-    from schemas.settings import ENV_RESULTS_PASSWORD, Settings
+    from schemas.settings import Settings
 
     settings = Settings.from_env()
     url = results or settings.results_url
     if url:
-        url = with_password(url, os.environ.get(ENV_RESULTS_PASSWORD))
+        url = with_password(url, settings.results_password)
         check_url(url, "CSDL kết quả")
         return url
     base = Path(out) if out else settings.out or Path("dvsync-out")

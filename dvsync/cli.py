@@ -324,6 +324,11 @@ def _run_flow(args: argparse.Namespace, mode: str) -> int:
     return EXIT_OK
 
 
+def _debug() -> bool:
+    """DVSYNC_DEBUG, read here too: the last guard runs when the settings themselves may be unreadable."""
+    return os.environ.get("DVSYNC_DEBUG", "").lower() in ("1", "true")  # dvsync-env
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -335,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         print("dvsync: đã dừng theo yêu cầu; kết quả đã công bố trước đó không đổi", file=sys.stderr)
         return EXIT_SOURCE
     except Exception as exc:  # noqa: BLE001 - the last guard: one line, never a traceback
-        if os.environ.get("DVSYNC_DEBUG") in ("1", "true"):
+        if _debug():
             raise
         print(f"dvsync: lỗi không mong đợi ({type(exc).__name__}): {_one_line(exc)}", file=sys.stderr)
         return EXIT_SOURCE

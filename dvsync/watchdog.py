@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from schemas.settings import settings
+
 _PROC = Path("/proc")
 
 
@@ -76,7 +78,7 @@ def watch(parent: int, interval: float = 0.5) -> None:
 
 def start_watchdog() -> subprocess.Popen | None:
     """Start the watchdog of this process (once; not where /proc is missing)."""
-    if not _PROC.joinpath("self", "stat").exists() or os.environ.get("DVSYNC_NO_WATCHDOG"):
+    if not _PROC.joinpath("self", "stat").exists() or settings().no_watchdog:
         return None
     return subprocess.Popen(
         [sys.executable, "-m", "dvsync.watchdog", str(os.getpid())],

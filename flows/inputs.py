@@ -11,7 +11,6 @@ creates the output folder.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import pandas as pd
 
 from schemas.errors import UsageError
 from schemas.secrets import split_password, with_password  # noqa: F401 (used by the CLI)
-from schemas.settings import ENV_CENTRAL_PASSWORD, ENV_RESULTS_PASSWORD, Settings
+from schemas.settings import Settings
 
 _SCHEMES = ("sqlite", "postgresql", "mssql", "mysql", "mariadb", "oracle")
 
@@ -160,9 +159,9 @@ def _check_odbc(conn: str, what: str) -> None:
 
 def _central(central: str | None, settings: Settings, load_secret: bool) -> str | None:
     if central:
-        return with_password(central, os.environ.get(ENV_CENTRAL_PASSWORD))
+        return with_password(central, settings.central_password)
     if settings.central_url:
-        return with_password(settings.central_url, os.environ.get(ENV_CENTRAL_PASSWORD))
+        return with_password(settings.central_url, settings.central_password)
     if settings.central_secret:
         if not load_secret:
             return "secret:" + settings.central_secret  # checked once the flow can reach Prefect
@@ -234,7 +233,7 @@ def resolve_inputs(
     if resp_dir is not None and not resp_dir.is_dir():
         raise UsageError(f"Không tìm thấy thư mục sổ trả lời của cấp ủy: {resp_dir}")
     if results_url:
-        results_url = with_password(results_url, os.environ.get(ENV_RESULTS_PASSWORD))
+        results_url = with_password(results_url, settings.results_password)
         check_url(results_url, "CSDL kết quả")
     if base.exists() and not base.is_dir():
         raise UsageError(f"Thư mục kết quả là một tệp: {base}")

@@ -12,10 +12,10 @@ other handler (a test's capture, the masking of personal data) sees too. The lin
 from __future__ import annotations
 
 import logging
-import os
 
 from connectors.publish.artifacts import mask_personal
 from schemas.errors import DvsyncError
+from schemas.settings import settings
 
 _LOGGERS = ("", "prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.engine")
 
@@ -44,7 +44,7 @@ class OneLine(logging.Formatter):
 def quiet_known_errors(everything: bool | None = None) -> None:
     """Wrap the formatter of every handler of Prefect's loggers (idempotent)."""
     if everything is None:
-        everything = os.environ.get("DVSYNC_DEBUG", "") not in ("1", "true")
+        everything = not settings().debug
     for name in _LOGGERS:
         for handler in logging.getLogger(name).handlers:
             if not isinstance(handler.formatter, OneLine):

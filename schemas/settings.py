@@ -1,4 +1,5 @@
-"""One place for the settings that swap demo, test and production without touching the flows.
+"""One place for the settings that swap demo, test and production without touching the flows:
+every ``DVSYNC_*`` variable is read here and nowhere else.
 
 Every setting has an environment variable (the deployments' workers are configured through
 these alone); command-line options and flow parameters override them. A bad value is a usage
@@ -8,7 +9,7 @@ error (exit 2) naming the variable, raised before any Prefect server or flow sta
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.errors import UsageError
@@ -51,6 +52,26 @@ def _int(env: dict, name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _float(env: dict, name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(
+            f"{name}={raw[:40]!r} không phải số: đặt {name} là một số (ví dụ {default})"
+        ) from None
+    if value < 0:
+        raise UsageError(f"{name}={value} không được âm")
+    return value
+
+
+def _flag(env: dict, name: str, default: bool = False) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    return default if not raw else raw not in ("0", "false", "no", "off")
+
+
 def _path(env: dict, name: str) -> Path | None:
     raw = (env.get(name) or "").strip()
     return Path(raw) if raw else None
@@ -70,6 +91,20 @@ class Settings:
     demo_members: int  # DVSYNC_DEMO_MEMBERS: size of the bundled demo data
     dask_address: str | None  # DVSYNC_DASK_ADDRESS: run tasks on an existing Dask cluster
     work_dir: Path | None  # DVSYNC_WORK_DIR: where a run keeps its partitions' files (default: out)
+    central_retries: int = (
+        3  # DVSYNC_CENTRAL_RETRIES: attempts after a connection fault (the one retry layer)
+    )
+    central_retry_delay: float = 2.0  # DVSYNC_CENTRAL_RETRY_DELAY: first wait, doubling
+    results_retries: int = 3  # DVSYNC_RESULTS_RETRIES: the results database's connection retries
+    lock_wait: float = 60.0  # DVSYNC_LOCK_WAIT: seconds a run waits for another run's lock
+    workbook_memory_mb: int = 2048  # DVSYNC_WORKBOOK_MEMORY_MB: a workbook worker's memory above its parent's
+    sqlite_arrow: bool = True  # DVSYNC_SQLITE_ARROW=0: read a SQLite central database through SQLAlchemy
+    debug: bool = False  # DVSYNC_DEBUG=1: keep tracebacks (IT staff)
+    no_watchdog: bool = False  # DVSYNC_NO_WATCHDOG=1: no watchdog process (benchmarks)
+    fault_at: str | None = None  # DVSYNC_FAULT_AT: the fault suite's kill point (tests only)
+    # Passwords, when the URLs carry none (the CLI moves a password given in an option here): never printed.
+    central_password: str | None = field(default=None, repr=False)  # DVSYNC_CENTRAL_PASSWORD
+    results_password: str | None = field(default=None, repr=False)  # DVSYNC_RESULTS_PASSWORD
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> Settings:
@@ -87,4 +122,20 @@ class Settings:
             demo_members=_int(env, "DVSYNC_DEMO_MEMBERS", 3000, minimum=100),
             dask_address=(env.get("DVSYNC_DASK_ADDRESS") or "").strip() or None,
             work_dir=_path(env, "DVSYNC_WORK_DIR"),
+            central_retries=_int(env, "DVSYNC_CENTRAL_RETRIES", 3, minimum=0),
+            central_retry_delay=_float(env, "DVSYNC_CENTRAL_RETRY_DELAY", 2.0),
+            results_retries=_int(env, "DVSYNC_RESULTS_RETRIES", 3, minimum=0),
+            lock_wait=_float(env, "DVSYNC_LOCK_WAIT", 60.0),
+            workbook_memory_mb=_int(env, "DVSYNC_WORKBOOK_MEMORY_MB", 2048, minimum=64),
+            sqlite_arrow=_flag(env, "DVSYNC_SQLITE_ARROW", True),
+            debug=_flag(env, "DVSYNC_DEBUG"),
+            no_watchdog=_flag(env, "DVSYNC_NO_WATCHDOG"),
+            fault_at=(env.get("DVSYNC_FAULT_AT") or "").strip() or None,
+            central_password=env.get(ENV_CENTRAL_PASSWORD) or None,
+            results_password=env.get(ENV_RESULTS_PASSWORD) or None,
         )
+
+
+def settings() -> Settings:
+    """The settings as the environment holds them now: the one place the environment is read."""
+    return Settings.from_env()

@@ -94,3 +94,18 @@ def test_the_contract_fails_on_a_new_upward_import(tmp_path: Path) -> None:
     deps = _imports(fake, "schemas.x", known)
     assert "rules.findings" in deps and _layer("rules.findings") > _layer("schemas.x")
     assert path.exists()
+
+
+def test_settings_are_read_in_one_place() -> None:
+    """Every DVSYNC_* setting is read from the environment by schemas/settings.py alone."""
+    import re
+
+    read = re.compile(r"""os\.(environ\.get\(|environ\[|getenv\()\s*["']?(DVSYNC_|ENV_)""")
+    found = []
+    for path in _modules().values():
+        if path == ROOT / "schemas" / "settings.py":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if read.search(line) and "] =" not in line and "dvsync-env" not in line:
+                found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not found, "settings read outside schemas/settings.py:\n" + "\n".join(found)

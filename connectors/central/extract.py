@@ -3,7 +3,6 @@ of connection faults (the only retry layer: its message tells the true number of
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -16,10 +15,6 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from connectors.central.base import (
-    ENV_RETRIES,
-    ENV_RETRY_DELAY,
-    ENV_SECRET,
-    ENV_URL,
     ODBC_PREFIX,
     Mapping,
     Reader,
@@ -38,6 +33,7 @@ from connectors.central.sqlalchemy_reader import _open_sqlalchemy
 from connectors.central.sqlite_arrow import _arrow_sqlite_path, _SqliteArrowReader
 from schemas.contract import CENTRAL_INTEGER_COLUMNS, CENTRAL_TABLES
 from schemas.errors import MappingError, SourceConfigError, SourceUnavailable  # noqa: F401 (re-exported)
+from schemas.settings import settings
 
 
 def resolve_source(source: str | None) -> str | None:
@@ -47,9 +43,10 @@ def resolve_source(source: str | None) -> str | None:
     """
     if source:
         return source
-    if url := os.environ.get(ENV_URL):
+    conf = settings()
+    if url := conf.central_url:
         return url
-    if block := os.environ.get(ENV_SECRET):
+    if block := conf.central_secret:
         try:
             from prefect.blocks.system import Secret
 
@@ -210,8 +207,9 @@ def read_central(
     same snapshot, and are not returned (memory never holds them whole).
     Defaults: $DVSYNC_CENTRAL_RETRIES (3) and $DVSYNC_CENTRAL_RETRY_DELAY (2.0 s).
     """
-    retries = int(os.environ.get(ENV_RETRIES, "3")) if retries is None else retries
-    retry_delay = float(os.environ.get(ENV_RETRY_DELAY, "2.0")) if retry_delay is None else retry_delay
+    conf = settings()
+    retries = conf.central_retries if retries is None else retries
+    retry_delay = conf.central_retry_delay if retry_delay is None else retry_delay
     mp = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
     wanted = list(tables or CENTRAL_TABLES)
     unknown = [t for t in wanted if t not in CENTRAL_TABLES]

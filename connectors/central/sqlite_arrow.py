@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pyarrow as pa
 from sqlalchemy.engine import make_url
 
 from schemas.errors import MappingError, SourceConfigError, SourceUnavailable  # noqa: F401 (re-exported)
+from schemas.settings import settings
 
 SENTINEL = "\u0001dvsync"  # the first row's value in every text column
 
@@ -120,7 +120,7 @@ def _arrow_sqlite_path(source: str) -> str | None:
         or db.startswith("file:")
     ):
         return None
-    if os.environ.get("DVSYNC_SQLITE_ARROW", "1") == "0":
+    if not settings().sqlite_arrow:
         return None
     try:
         import adbc_driver_sqlite  # noqa: F401
