@@ -16,6 +16,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from connectors.lock import results_faults
+from connectors.quarantine import file_faults, sheet_counts
 from flows import console
 from flows.console import STAGE_LABELS
 from schemas.datasets import CentralData, RunContext, SubmissionData
@@ -300,94 +301,6 @@ def store_submissions(
     return subs, quarantine, report
 
 
-def sheet_counts(workbooks: pd.DataFrame, period: str) -> dict[str, dict[str, int]]:
-    """Rows read / accepted / quarantined per sheet over the period's current workbooks."""
-    import json
-
-    current = workbooks[(workbooks["status"] == "accepted") & (workbooks["period"] == period)]
-    totals: dict[str, dict[str, int]] = {}
-    for detail in current["rows_detail"].dropna():
-        for kind, per_sheet in json.loads(detail).items():
-            for sheet, n in (per_sheet or {}).items():
-                entry = totals.setdefault(
-                    f"submissions.{sheet}", {"read": 0, "accepted": 0, "quarantined": 0}
-                )
-                entry[kind] += int(n)
-    return dict(sorted(totals.items()))
-
-
-def file_faults(workbooks: pd.DataFrame, period: str, present: set[str] | None = None) -> pd.DataFrame:
-    """One quarantine line per rejected workbook of the period (or of no readable period):
-    a file-level fault names the file and loses nothing silently (severity ``error``; a folder
-    entry skipped unread, ``warning``). With ``present`` (the checksums in the folder), a second
-    workbook for the same cell and period still in the folder gets a ``warning`` line naming
-    the one used."""
-    from connectors.workbooks import cell_of_name
-    from schemas.contract import QUARANTINE_COLUMNS
-
-    columns = [*QUARANTINE_COLUMNS, "severity", "_cell"]
-    if workbooks.empty:
-        return pd.DataFrame(columns=columns)
-    bad = workbooks[
-        (workbooks["status"] == "rejected")
-        & workbooks["superseded_by"].isna()
-        & (workbooks["period"].isna() | (workbooks["period"] == period))
-    ]
-    lines = pd.DataFrame(
-        {
-            "source": bad["file"].astype("string"),
-            "sheet": "",
-            "row": pd.NA,
-            "column": "",
-            "rule": "file",
-            "value": "",
-            "message": bad["error"].astype("string"),
-            "severity": np.where(bad["checksum"].str.startswith("skipped:"), "warning", "error"),
-            # The cell a rejected file is about: its own ThongTin when read, else the one code its
-            # name or folder carries (the committee of that cell sees the line).
-            "_cell": bad["cell_code"]
-            .astype("object")
-            .where(
-                bad["cell_code"].notna(),
-                bad["file"].map(cell_of_name),
-            ),
-        }
-    )
-    if present is not None:
-        dup = workbooks[
-            (workbooks["status"] == "superseded")
-            & (workbooks["period"] == period)
-            & workbooks["checksum"].isin(present)
-        ]
-        if len(dup):
-            winner = dup["superseded_by"].map(workbooks.set_index("checksum")["file"]).fillna("?")
-            shown = period[5:7] + "/" + period[:4]
-            lines = pd.concat(
-                [
-                    lines,
-                    pd.DataFrame(
-                        {
-                            "source": dup["file"].astype("string"),
-                            "sheet": "",
-                            "row": pd.NA,
-                            "column": "",
-                            "rule": "duplicate_workbook",
-                            "value": "",
-                            "message": [
-                                f"Tệp {f}: chi bộ {c} kỳ {shown} đã có tệp {w} (ngày lập mới hơn hoặc gửi sau)"
-                                f" — dùng tệp {w}, tệp này không được dùng; xoá tệp thừa khỏi thư mục nộp"
-                                for f, c, w in zip(dup["file"], dup["cell_code"], winner, strict=True)
-                            ],
-                            "severity": "warning",
-                            "_cell": dup["cell_code"].astype("object"),
-                        }
-                    ),
-                ],
-                ignore_index=True,
-            )
-    return lines[columns].sort_values(["source", "rule"]).reset_index(drop=True)
-
-
 @task(name="record-history", cache_policy=NONE)
 def record_history(results_url: str, run: dict, findings: pd.DataFrame) -> pd.DataFrame:
     """The run's history in one transaction (recorded whole or not at all); a results database
@@ -410,16 +323,9 @@ def record_history(results_url: str, run: dict, findings: pd.DataFrame) -> pd.Da
 @task(name="scope-to-committee", cache_policy=NONE)
 def scope_to_committee(findings: pd.DataFrame, organizations: pd.DataFrame, committee: str) -> pd.DataFrame:
     """Keep only findings of the committee's subtree: a committee receives only its own members."""
-    from schemas.errors import UsageError
-    from schemas.tree import subtree
+    from connectors.publish.summary import scope_to_committee as scope
 
-    codes = subtree(organizations, committee)
-    if not codes:  # not in the export, or quarantined with its place in the tree (schemas.tree)
-        raise UsageError(
-            f"Không có tổ chức đảng mã {committee} trong cây tổ chức của CSDL trung ương "
-            "(không có trong bảng tổ chức, hoặc bị cách ly vì mã hay mã cấp trên sai)"
-        )
-    return findings[findings["org_code"].isin(codes)].reset_index(drop=True)
+    return scope(findings, organizations, committee)
 
 
 @task(name="build-summary", cache_policy=NONE)
@@ -434,46 +340,18 @@ def build_summary(
     quarantine: pd.DataFrame,
     seconds: float,
 ) -> dict:
-    from schemas.secrets import redact as redact_url
+    from connectors.publish.summary import build_summary as build
 
-    counts = {
-        "central." + t: {k: c[k] for k in ("read", "accepted", "quarantined")}
-        for t, c in central_counts.items()
-    }
-    counts.update(files.get("rows", {}))
-    by_status = findings["status"].value_counts().sort_index().to_dict()
-    # The counts are of what is still to do (an explanation the board accepted is not, issue #20).
-    findings = findings[~findings["status"].isin(["resolved", "accepted"])]
-    per_list = findings.groupby("list_code").size().sort_index().to_dict()
-    per_committee = (
-        findings.groupby(["committee_code", "list_code"], dropna=False).size().reset_index(name="count")
+    return build(
+        inp,
+        run,
+        central_counts,
+        subs,
+        files,
+        findings,
+        quarantine,
+        {**STAGE_SECONDS, "total": round(seconds, 3)},
     )
-    per_committee["committee_code"] = per_committee["committee_code"].fillna("")
-    by_committee: dict[str, dict[str, int]] = {}
-    for row in per_committee.itertuples(index=False):
-        by_committee.setdefault(row.committee_code, {})[row.list_code] = int(row.count)
-    return {
-        "run_id": run["run_id"],
-        "as_of": run["as_of"],
-        "period": run["period"],
-        "mode": run["mode"],
-        "committee": run["committee"],
-        "inputs": {
-            "central": redact_url(inp.central),
-            "submissions": str(inp.submissions),
-            "results": redact_url(inp.results),
-            "demo": inp.demo,
-        },
-        "files": {k: v for k, v in files.items() if k != "rows"},
-        "workbooks_accepted": int((subs.workbooks["period"] == inp.period).sum()),
-        "rows": counts,
-        "quarantined_rows": len(quarantine),
-        "findings": len(findings),
-        "findings_by_status": {k: int(v) for k, v in by_status.items()},
-        "counts_per_list": {k: int(v) for k, v in per_list.items()},
-        "counts_per_committee": by_committee,
-        "durations_seconds": {**STAGE_SECONDS, "total": round(seconds, 3)},
-    }
 
 
 @task(name="publish", cache_policy=NONE)

@@ -26,10 +26,10 @@ from corpus_builders import CELL, GOOD_ROSTER, headers, info_rows, write_workboo
 
 from connectors import workbooks as W
 from connectors.publish.files import write_findings_csv, write_quarantine_csv
+from connectors.quarantine import file_faults
 from connectors.store import ResultsStore
 from connectors.workbooks import read_submissions
 from dvsync.check import check_workbook
-from flows.tasks import file_faults
 
 OTHER = "93.015.000.001.003"  # a genuine cell beside the attacker
 THIRD = "93.015.000.001.004"
