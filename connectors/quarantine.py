@@ -81,7 +81,7 @@ def file_faults(workbooks: pd.DataFrame, period: str, present: set[str] | None =
                             "rule": "duplicate_workbook",
                             "value": "",
                             "message": [
-                                f"Tệp {f}: chi bộ {c} kỳ {shown} đã có tệp {w} (ngày lập mới hơn hoặc gửi sau)"
+                                f"Tệp {f}: chi bộ {c} kỳ {shown} đã có tệp {w} (tên tệp ghi mã chi bộ, hoặc ngày lập mới hơn, hoặc gửi sau)"
                                 f" — dùng tệp {w}, tệp này không được dùng; xoá tệp thừa khỏi thư mục nộp"
                                 for f, c, w in zip(dup["file"], dup["cell_code"], winner, strict=True)
                             ],
