@@ -9,7 +9,7 @@ import pandas as pd
 
 from rules.common import add_years, dmy, dmy1, emit, flag, none, txt
 from schemas.contract import CANDIDATE_KINDS, RATING_LABELS
-from schemas.labels import PERSON_TYPE_LABELS, org_names, org_phrase
+from schemas.labels import PERSON_TYPE_LABELS, org_phrase
 from schemas.normalize import fold_name, mask_id, restore_id
 
 MIN_AGE, MAX_AGE = 18, 60
@@ -109,7 +109,7 @@ def admission(
         + ", "
         + txt(c["_kind"].map(PERSON_TYPE_LABELS).astype("string").fillna(c["candidate_kind"]), "đối tượng ?")
         + ") do "
-        + txt(org_phrase(c["cell_code"], None if organizations is None else org_names(organizations)))
+        + txt(org_phrase(c["cell_code"], organizations))
         + " đề nghị"
     )
     ok, ko = c[c["_ok"]], c[~c["_ok"]]

@@ -26,7 +26,7 @@ from rules.common import (
     txt,
 )
 from schemas.contract import CELL_KINDS, ROSTER_FIELDS
-from schemas.labels import FIELD_LABELS, org_names, org_phrase
+from schemas.labels import FIELD_LABELS, org_phrase
 from schemas.normalize import fold_name
 
 _PAIR = ["member_code", "cell_code"]
@@ -34,7 +34,7 @@ _PAIR = ["member_code", "cell_code"]
 
 def _org(codes: pd.Series, organizations: pd.DataFrame | None) -> pd.Series:
     """Cells named as a person reads them: "Chi bộ 3 (93.001.000.003)" (schemas.labels)."""
-    return org_phrase(codes, None if organizations is None else org_names(organizations))
+    return org_phrase(codes, organizations)
 
 
 def match_roster(members: pd.DataFrame, roster: pd.DataFrame) -> np.ndarray:

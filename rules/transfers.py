@@ -13,7 +13,7 @@ import pandas as pd
 
 from rules.calendar import add_working_days
 from rules.common import ancestors, dmy, dmy1, emit, isin, month_labels, none, own_rows, screened, txt
-from schemas.labels import org_names, org_phrase
+from schemas.labels import org_phrase
 
 OVERDUE_WORKING_DAYS = 30  # QĐ 294 point 6.3.1: present the letter within 30 working days
 
@@ -31,7 +31,7 @@ def _screened_transfers(transfers: pd.DataFrame, members: pd.DataFrame) -> pd.Da
 def _org(codes: pd.Series, organizations: pd.DataFrame | None) -> pd.Series:
     """Organisations by name and code: "Chi bộ 3 (93.001.000.003)"; a to_org outside the
     database's scope: "93.999 (ngoài phạm vi CSDL)" (schemas.labels.org_phrase, one map)."""
-    return txt(org_phrase(codes, None if organizations is None else org_names(organizations)))
+    return txt(org_phrase(codes, organizations))
 
 
 def _who(t: pd.DataFrame) -> pd.Series:

@@ -11,6 +11,7 @@ workbook writers). Imports nothing of dvsync but ``schemas.contract`` and ``sche
 from __future__ import annotations
 
 import re
+import weakref
 from typing import TYPE_CHECKING
 
 from schemas.contract import (
@@ -297,18 +298,39 @@ def org_names(organizations: pd.DataFrame | None) -> dict[str, str]:
 
 OUT_OF_SCOPE = "ngoài phạm vi CSDL"
 
+# One phrase map per organisations frame: the rules name organisations in a dozen lists, and
+# rebuilding the map (and its hash table) for each was half of the roster rules' time at 1 M.
+_PHRASES: dict[int, tuple[weakref.ref, pd.Series]] = {}
+
+
+def _phrases(names: dict[str, str] | pd.DataFrame) -> pd.Series:
+    """code -> "name (code)" as a Series indexed by code (its index hash is built once)."""
+    import pandas as pd
+
+    if isinstance(names, dict):
+        codes = pd.Index(list(names), dtype="string")
+        return pd.Series(list(names.values()), index=codes, dtype="string") + " (" + codes + ")"
+    key = id(names)
+    hit = _PHRASES.get(key)
+    if hit is not None and hit[0]() is names:
+        return hit[1]
+    mapping = org_names(names)
+    series = _phrases(mapping)
+    for k in [k for k, (ref, _) in _PHRASES.items() if ref() is None]:
+        del _PHRASES[k]
+    _PHRASES[key] = (weakref.ref(names), series)
+    return series
+
 
 def org_phrase(codes: pd.Series, names: dict[str, str] | pd.DataFrame | None) -> pd.Series:
     """Organisation codes as a person reads them: "Chi bộ 3 (93.001.000.003)"; a code the
     database does not hold (a transfer's to_org may lie outside its scope): "93.999 (ngoài phạm
-    vi CSDL)"; NA stays NA; ``names`` None: the codes as they are. Vectorised (one map)."""
+    vi CSDL)"; NA stays NA; ``names`` None: the codes as they are. Vectorised (one map); the
+    organisations frame is assumed not to change while the rules run."""
     import pandas as pd
 
     c = codes.astype("string")
     if names is None:  # no organisations table at hand: the code alone, no claim about scope
         return c
-    if not isinstance(names, dict):
-        names = org_names(names)
-    name = c.map(names).astype("string")
-    known = name + " (" + c + ")"
+    known = c.map(_phrases(names)).astype("string")
     return known.fillna(c + f" ({OUT_OF_SCOPE})").astype("string").where(c.notna(), pd.NA)
