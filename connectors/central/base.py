@@ -55,6 +55,10 @@ class TableMap:
     table: str
     source: tuple[str, ...] | None
     columns: dict[str, str | None]
+    # Optional change tracking (connectors.central.incremental): a source column that grows with
+    # every insert and update (rowversion, last-modified) and the source's unique integer key.
+    marker: str | None = None
+    key: str | None = None
 
     @property
     def source_name(self) -> str:
@@ -82,6 +86,9 @@ def default_mapping(schema: str | None = None) -> Mapping:
     return Mapping({t: TableMap(t, (*prefix, t), {c: c for c in cols}) for t, cols in CENTRAL_TABLES.items()})
 
 
+TABLE_KEYS = {"source", "columns", "change_marker", "key"}
+
+
 def load_mapping(path: Path | str | None) -> Mapping:
     """Read the YAML mapping; unmapped tables and columns keep the contract's names.
 
@@ -91,8 +98,11 @@ def load_mapping(path: Path | str | None) -> Mapping:
       members:
         source: dbo.DangVien    # or [dbo].[DangVien]; null: the source has no such table
         columns: {member_code: MaDangVien, full_name: HoTen, card_no: null}
+        change_marker: RowVer   # optional, with key: read only what changed since last night
+        key: DangVienID         # the source's unique integer key (primary key)
     ```
-    Unknown contract tables or columns are errors (a typo would otherwise silently read nothing).
+    Unknown contract tables, columns or keys are errors (a typo would otherwise silently read
+    nothing, or silently read everything every night).
     """
     if path is None:
         return default_mapping()
@@ -122,6 +132,14 @@ def load_mapping(path: Path | str | None) -> Mapping:
         if not isinstance(spec, dict):
             errors.append(f"{table}: cần 'source' và/hoặc 'columns'")
             continue
+        if odd := set(spec) - TABLE_KEYS:
+            errors.append(f"{table}: khoá không biết: {', '.join(sorted(map(str, odd)))}")
+        marker, key = spec.get("change_marker"), spec.get("key")
+        for name, value in (("change_marker", marker), ("key", key)):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                errors.append(f"{table}: '{name}' phải là tên một cột của bảng nguồn")
+        if (marker is None) != (key is None):
+            errors.append(f"{table}: 'change_marker' và 'key' phải đi cùng nhau")
         if "source" in spec and spec["source"] is None:
             source = None
         else:
@@ -135,7 +153,9 @@ def load_mapping(path: Path | str | None) -> Mapping:
                 errors.append(f"{table}: cột không có trong hợp đồng dữ liệu: {col}")
             else:
                 columns[col] = None if src_col is None else str(src_col)
-        result[table] = TableMap(table, source, columns)
+        result[table] = TableMap(
+            table, source, columns, str(marker).strip() if marker else None, str(key).strip() if key else None
+        )
     if errors:
         raise MappingError(f"Tệp ánh xạ {path}: " + "; ".join(errors))
     return Mapping(result, path)
@@ -151,28 +171,41 @@ def _ansi_dialect() -> Dialect:
 
 
 def build_select(
-    table: str | TableMap, mapping: Mapping | None = None, dialect: Dialect | None = None
+    table: str | TableMap,
+    mapping: Mapping | None = None,
+    dialect: Dialect | None = None,
+    also: dict[str, str] | None = None,
 ) -> str:
     """The SELECT of one contract table, its source columns renamed to the contract's names.
 
     Every identifier is quoted (source names keep their case and diacritics): brackets on SQL
     Server, double quotes elsewhere; ``dialect=None`` gives plain ANSI SQL for ODBC sources.
-    A column mapped to None becomes ``NULL AS name``. No ORDER BY: sorting a national table is the
+    A column mapped to None becomes ``NULL AS name``; ``also``: more source columns, by alias (the
+    key of a marked table: connectors.central.incremental). No ORDER BY: sorting a national table is the
     database's most expensive work and nothing downstream depends on the order.
     """
     tm = table if isinstance(table, TableMap) else (mapping or default_mapping())[table]
     if tm.source is None:
         raise MappingError(f"{tm.table}: không có bảng nguồn")
-    dialect = dialect or _ansi_dialect()
-    prep = dialect.identifier_preparer
-
-    def q(name: str) -> str:
-        return prep.quote_identifier(name)
-
+    q = (dialect or _ansi_dialect()).identifier_preparer.quote_identifier
     cols = [
         f"{q(src)} AS {q(col)}" if src is not None else f"NULL AS {q(col)}" for col, src in tm.columns.items()
     ]
-    return f"SELECT {', '.join(cols)} FROM {'.'.join(q(p) for p in tm.source)}"
+    extra = [f"{q(src)} AS {q(alias)}" for alias, src in (also or {}).items()]
+    return f"SELECT {', '.join(cols + extra)} FROM {'.'.join(q(p) for p in tm.source)}"
+
+
+def with_parameter(sql: str, clause: str, dialect: Dialect | None) -> str:
+    """``sql`` + ``clause`` whose ``?`` is the one bound parameter, in the driver's own style.
+
+    Values the database gave (a high-water mark) are always bound, never spliced into the SQL.
+    """
+    style = getattr(dialect, "paramstyle", "qmark") if dialect is not None else "qmark"
+    if style == "qmark":
+        return sql + clause
+    if style in ("format", "pyformat"):  # psycopg: a '%' of a quoted name must be doubled
+        return (sql + clause).replace("%", "%%").replace("?", "%s")
+    raise MappingError(f"kiểu tham số không hỗ trợ: {style}")  # pragma: no cover - no such driver here
 
 
 def probe_sql(tm: TableMap, dialect: Dialect | None = None) -> str:
@@ -209,9 +242,9 @@ class Reader(Protocol):
 
     def begin_snapshot(self) -> None: ...
 
-    def scalar(self, sql: str) -> Any: ...
+    def scalar(self, sql: str, params: tuple = ()) -> Any: ...
 
-    def stream(self, sql: str, chunk_size: int) -> Iterator[list[tuple]]: ...
+    def stream(self, sql: str, chunk_size: int, params: tuple = ()) -> Iterator[list[tuple]]: ...
 
 
 # --- chunks to compact columns --------------------------------------------------------------------
@@ -268,6 +301,25 @@ def _unify(chunks: list[pa.Table], names: list[str]) -> pa.Table:
             arrays.append(col)
         out.append(pa.table(arrays, names=names))
     return pa.concat_tables(out)
+
+
+def iter_sql(
+    reader: Reader,
+    sql: str,
+    names: list[str],
+    integers: Iterable[str],
+    chunk_size: int,
+    params: tuple = (),
+) -> Iterator[pa.Table]:
+    """The rows of ``sql`` (columns ``names``) in Arrow chunks, column-wise where the reader can."""
+    if hasattr(reader, "iter_arrow"):
+        for batch in reader.iter_arrow(sql, names, list(integers), params):
+            yield pa.Table.from_batches([batch])
+        return
+    for rows in reader.stream(sql, chunk_size, params):
+        chunk = chunk_to_arrow(names, rows)
+        del rows  # the Python objects of this chunk go now, not after the next fetch
+        yield chunk
 
 
 def _pandas_type(t: pa.DataType) -> Any:

@@ -23,12 +23,13 @@ from connectors.central.base import (
     _unify,
     arrow_to_frame,
     build_select,
-    chunk_to_arrow,
+    iter_sql,
     load_mapping,
     log,
     probe_sql,
     redact,
 )
+from connectors.central.incremental import SnapshotStore, SnapshotWriter, read_marked
 from connectors.central.sqlalchemy_reader import _open_sqlalchemy
 from connectors.central.sqlite_arrow import _arrow_sqlite_path, _SqliteArrowReader
 from schemas.contract import CENTRAL_INTEGER_COLUMNS, CENTRAL_TABLES
@@ -83,8 +84,13 @@ def open_snapshot(source: str, mapping: Mapping | None = None) -> Iterator[Reade
 # --- extraction ---------------------------------------------------------------------------------
 
 
-def _resolve_columns(reader: Reader, mapping: Mapping, tables: list[str]) -> dict[str, TableMap]:
-    """Check every mapped table and column exists; adopt the source's exact spelling (case)."""
+def _resolve_columns(
+    reader: Reader, mapping: Mapping, tables: list[str], probed: dict[str, list[str]] | None = None
+) -> dict[str, TableMap]:
+    """Check every mapped table and column exists; adopt the source's exact spelling (case).
+
+    A change marker or key missing from the source is no error: the table is read in full, as
+    when none is named (one log line). ``probed``: filled with each source table's columns."""
     problems: list[str] = []
     resolved: dict[str, TableMap] = {}
     for t in tables:
@@ -96,6 +102,8 @@ def _resolve_columns(reader: Reader, mapping: Mapping, tables: list[str]) -> dic
         if names is None:
             problems.append(f"bảng {tm.source_name} (→ {t})")
             continue
+        if probed is not None:
+            probed[t] = list(names)
         actual = {n.lower(): n for n in names}
         cols: dict[str, str | None] = {}
         for col, src in tm.columns.items():
@@ -105,7 +113,17 @@ def _resolve_columns(reader: Reader, mapping: Mapping, tables: list[str]) -> dic
                 cols[col] = actual[src.lower()]
             else:
                 problems.append(f"cột {tm.source_name}.{src} (→ {t}.{col})")
-        resolved[t] = TableMap(t, tm.source, cols)
+        marker, key = tm.marker, tm.key
+        if marker and key:
+            # SQLite's implicit rowid is a key the probe does not list.
+            rowid = reader.dbms == "sqlite" and key.lower() in ("rowid", "_rowid_", "oid")
+            missing = [n for n in (marker, key) if n.lower() not in actual and not (n == key and rowid)]
+            if missing:
+                log.info("central %s: full read (column %s not in %s)", t, ", ".join(missing), tm.source_name)
+                marker = key = None
+            else:
+                marker, key = actual[marker.lower()], actual.get(key.lower(), key)
+        resolved[t] = TableMap(t, tm.source, cols, marker, key)
     if problems:
         where = (
             f" (tệp ánh xạ {mapping.path})"
@@ -123,18 +141,10 @@ def _read_table(reader: Reader, tm: TableMap, chunk_size: int) -> pd.DataFrame:
 def iter_table(reader: Reader, tm: TableMap, chunk_size: int) -> Iterator[pa.Table]:
     """One table's rows in Arrow chunks, in export order (column types may differ between chunks:
     ``_unify`` them)."""
-    names = list(tm.columns)
     if tm.source is None:
         return
     sql = build_select(tm, dialect=reader.dialect)
-    if hasattr(reader, "iter_arrow"):
-        for batch in reader.iter_arrow(sql, names, CENTRAL_INTEGER_COLUMNS.get(tm.table, [])):
-            yield pa.Table.from_batches([batch])
-        return
-    for rows in reader.stream(sql, chunk_size):
-        chunk = chunk_to_arrow(names, rows)
-        del rows  # the Python objects of this chunk go now, not after the next fetch
-        yield chunk
+    yield from iter_sql(reader, sql, list(tm.columns), CENTRAL_INTEGER_COLUMNS.get(tm.table, []), chunk_size)
 
 
 class TableSink(Protocol):
@@ -196,6 +206,7 @@ def read_central(
     tables: list[str] | None = None,
     on_snapshot: Callable[[Reader], None] | None = None,
     sink: TableSink | None = None,
+    state: Path | str | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Every contract table of ``source`` as a frame with the contract's column names.
 
@@ -205,6 +216,10 @@ def read_central(
     ``on_snapshot`` is called inside the snapshot (tests check the isolation level there).
     ``sink``: the tables it names are streamed to it chunk by chunk, after the others and in the
     same snapshot, and are not returned (memory never holds them whole).
+    ``state``: the folder of the snapshots of the tables whose mapping names a change marker
+    (connectors.central.incremental): those are read as what changed since the last night and
+    merged into its snapshot; the new snapshots become current once every table is read. None
+    (or no marker): every table read in full.
     Defaults: $DVSYNC_CENTRAL_RETRIES (3) and $DVSYNC_CENTRAL_RETRY_DELAY (2.0 s).
     """
     conf = settings()
@@ -218,36 +233,45 @@ def read_central(
     if chunk_size < 1:
         raise MappingError("chunk_size phải lớn hơn 0")
     shown = redact(source)
+    store = SnapshotStore(state, source) if state is not None else None
     attempt = 0
     while True:
+        writers: list[SnapshotWriter] = []
         try:
             with open_snapshot(source, mp) as reader:
-                resolved = _resolve_columns(reader, mp, wanted)
+                probed: dict[str, list[str]] = {}
+                resolved = _resolve_columns(reader, mp, wanted, probed)
                 reader.begin_snapshot()
                 if on_snapshot:
                     on_snapshot(reader)
+
                 frames = {}
                 streamed = [t for t in wanted if sink is not None and t in sink.streamed]
                 for t in wanted:
                     if t in streamed:
                         continue
                     start = time.perf_counter()
-                    frames[t] = _read_table(reader, resolved[t], chunk_size)
+                    chunks = _chunks(reader, resolved[t], chunk_size, store, probed, writers)
+                    frames[t] = arrow_to_frame(_unify(list(chunks), list(resolved[t].columns)))
                     log.info("central %s: %d rows in %.1f s", t, len(frames[t]), time.perf_counter() - start)
                 if sink is not None:
                     sink.start(frames)
                     for t in streamed:
                         start = time.perf_counter()
-                        rows = sink.consume(
-                            t, list(resolved[t].columns), iter_table(reader, resolved[t], chunk_size)
-                        )
+                        chunks = _chunks(reader, resolved[t], chunk_size, store, probed, writers)
+                        rows = sink.consume(t, list(resolved[t].columns), chunks)
                         log.info(
                             "central %s: %d rows streamed in %.1f s", t, rows, time.perf_counter() - start
                         )
-                return frames
+            if store is not None and writers:
+                store.commit(writers)  # every table read: tonight's snapshots become current
+                writers = []
+            return frames
         except (MappingError, SourceUnavailable):
+            _abandon(writers)
             raise
         except Exception as exc:  # noqa: BLE001 - every driver has its own exception tree
+            _abandon(writers)  # the last snapshots stay current
             if not _is_db_error(exc):
                 raise
             detail = redact(_describe(exc), source)
@@ -259,6 +283,27 @@ def read_central(
                 continue
             tries = f" sau {attempt + 1} lần thử" if attempt else ""
             raise SourceUnavailable(f"{shown}{tries}: {detail}") from None
+
+
+def _chunks(
+    reader: Reader,
+    tm: TableMap,
+    chunk_size: int,
+    store: SnapshotStore | None,
+    probed: dict[str, list[str]],
+    writers: list[SnapshotWriter],
+) -> Iterator[pa.Table]:
+    """One table's chunks: from its snapshot and what changed when it is marked, else in full."""
+    if store is None or not (tm.marker and tm.key and tm.source):
+        return iter_table(reader, tm, chunk_size)
+    chunks, writer = read_marked(reader, tm, chunk_size, store, probed[tm.table])
+    writers.append(writer)
+    return chunks
+
+
+def _abandon(writers: list[SnapshotWriter]) -> None:
+    for w in writers:
+        w.abandon("the extraction did not finish")
 
 
 def _is_db_error(exc: BaseException) -> bool:

@@ -92,15 +92,15 @@ class OdbcReader:
         for stmt in stmts:
             self.cnxn.cursor().execute(stmt)
 
-    def scalar(self, sql: str) -> Any:
-        row = self.cnxn.cursor().execute(sql).fetchone()
+    def scalar(self, sql: str, params: tuple = ()) -> Any:
+        row = self.cnxn.cursor().execute(sql, *params).fetchone()
         return row[0] if row else None
 
-    def stream(self, sql: str, chunk_size: int) -> Iterator[list[tuple]]:
+    def stream(self, sql: str, chunk_size: int, params: tuple = ()) -> Iterator[list[tuple]]:
         cur = self.cnxn.cursor()
         cur.arraysize = chunk_size
         try:
-            cur.execute(sql)
+            cur.execute(sql, *params)
             while rows := cur.fetchmany(chunk_size):
                 yield rows
         finally:

@@ -133,16 +133,20 @@ class _SAReader:
         for stmt in stmts:
             self.conn.exec_driver_sql(stmt)
 
-    def scalar(self, sql: str) -> Any:
+    def scalar(self, sql: str, params: tuple = ()) -> Any:
+        if params:
+            return self.conn.exec_driver_sql(sql, params).scalar()
         return self.conn.exec_driver_sql(sql).scalar()
 
-    def stream(self, sql: str, chunk_size: int) -> Iterator[list[tuple]]:
+    def stream(self, sql: str, chunk_size: int, params: tuple = ()) -> Iterator[list[tuple]]:
         # stream_results: a server-side cursor on PostgreSQL (psycopg named cursor); pyodbc and
         # sqlite3 cursors already fetch lazily. yield_per bounds the rows buffered client-side.
-        # no_parameters: a '%' in a source name must not be taken for a placeholder.
-        result = self.conn.execution_options(
-            stream_results=True, yield_per=chunk_size, no_parameters=True
-        ).exec_driver_sql(sql)
+        # no_parameters: a '%' in a source name must not be taken for a placeholder (with
+        # parameters, base.with_parameter has doubled it).
+        conn = self.conn.execution_options(
+            stream_results=True, yield_per=chunk_size, no_parameters=not params
+        )
+        result = conn.exec_driver_sql(sql, params) if params else conn.exec_driver_sql(sql)
         try:
             yield from result.partitions(chunk_size)
         finally:

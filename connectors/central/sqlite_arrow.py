@@ -56,14 +56,14 @@ class _SqliteArrowReader:
         self.cur.execute("BEGIN")
         self.in_transaction = True
 
-    def scalar(self, sql: str) -> Any:
-        self.cur.execute(sql)
+    def scalar(self, sql: str, params: tuple = ()) -> Any:
+        self.cur.execute(sql, params or None)
         row = self.cur.fetchone()
         self.cur.fetchall()
         return row[0] if row else None
 
-    def stream(self, sql: str, chunk_size: int) -> Iterator[list[tuple]]:
-        self.cur.execute(sql)
+    def stream(self, sql: str, chunk_size: int, params: tuple = ()) -> Iterator[list[tuple]]:
+        self.cur.execute(sql, params or None)
         while rows := self.cur.fetchmany(chunk_size):
             yield rows
 
@@ -71,21 +71,22 @@ class _SqliteArrowReader:
         return pa.Table.from_batches(list(self.iter_arrow(sql, names, integers)))  # never empty: see below
 
     def iter_arrow(
-        self, sql: str, names: list[str], integers: Iterable[str] = ()
+        self, sql: str, names: list[str], integers: Iterable[str] = (), params: tuple = ()
     ) -> Iterator[pa.RecordBatch]:
-        """The rows of ``sql`` in Arrow batches of at most BATCH_ROWS (memory holds one)."""
+        """The rows of ``sql`` in Arrow batches of at most BATCH_ROWS (memory holds one);
+        ``params``: the values of its ``?`` placeholders."""
         q = '"{}"'.format
         # Integer columns (years, flags) stay integers when every value is one, as sqlite3 gives them.
         ints = [n for n in names if n in set(integers)]
         if ints:
             odd = " OR ".join(f"typeof({q(n)}) NOT IN ('integer', 'null')" for n in ints)
-            self.cur.execute(f"SELECT 1 FROM ({sql}) WHERE {odd} LIMIT 1")
+            self.cur.execute(f"SELECT 1 FROM ({sql}) WHERE {odd} LIMIT 1", params or None)
             if self.cur.fetchall():
                 ints = []
         cast = ", ".join(q(n) if n in ints else f"CAST({q(n)} AS TEXT) AS {q(n)}" for n in names)
         text = f"'{SENTINEL}'"
         marker = ", ".join(f"{0 if n in ints else text} AS {q(n)}" for n in names)
-        self.cur.execute(f"SELECT {marker} UNION ALL SELECT {cast} FROM ({sql})")
+        self.cur.execute(f"SELECT {marker} UNION ALL SELECT {cast} FROM ({sql})", params or None)
         expected = {n: 0 if n in ints else SENTINEL for n in names}
         first = True
         for batch in self.cur.fetch_record_batch():
