@@ -145,8 +145,10 @@ def reconcile_and_publish(
     run_lock = acquire_run_lock(inp.results, inp.as_of.strftime("%Y-%m-%d"), log_info=logger.info)
     try:
         clean_dead_runs([base, Path(inp.base_out or inp.out)])  # partition folders of killed runs
+        # Tables with a change marker keep their snapshot between nights beside the outputs.
+        state_dir = str(Path(inp.base_out or inp.out) / ".state" / "central")
         whole_raw, parts_raw, member_part = tasks.extract_central(
-            inp.central, mapping, chunk_size, partition_members, dask_workers, str(work_dir)
+            inp.central, mapping, chunk_size, partition_members, dask_workers, str(work_dir), state_dir
         )
         whole, whole_q, whole_counts = tasks.validate_central(whole_raw, GLOBAL_TABLES)
         del whole_raw

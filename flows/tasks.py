@@ -57,17 +57,23 @@ def extract_central(
     partition_members: int,
     min_partitions: int,
     work_dir: str,
+    state_dir: str | None = None,
 ) -> tuple[dict[str, pd.DataFrame], list, pd.Series]:
     """One snapshot read of the central database, partitioned as it is read: (whole tables:
     organisations, members' cells, transfers; each partition's member tables, in memory or in
-    files under ``work_dir``; the member -> partition map)."""
+    files under ``work_dir``; the member -> partition map). ``state_dir``: where the tables with a
+    change marker keep their snapshot between nights."""
     from connectors.central import read_central
     from connectors.spill import PartitionSpill
 
     spill = PartitionSpill(work_dir, partition_members, min_partitions)
     with stage("extract central"):
         whole = read_central(
-            source, mapping=Path(mapping) if mapping else None, chunk_size=chunk_size, sink=spill
+            source,
+            mapping=Path(mapping) if mapping else None,
+            chunk_size=chunk_size,
+            sink=spill,
+            state=state_dir,
         )
     parts = spill.partitions()
     logger = get_run_logger()
