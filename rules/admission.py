@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rules.common import add_years, dmy, dmy1, emit, flag, none, txt
+from rules.registry import TREE, rule
 from schemas.contract import CANDIDATE_KINDS, RATING_LABELS
 from schemas.labels import PERSON_TYPE_LABELS, org_phrase
 from schemas.normalize import fold_name, mask_id, restore_id
@@ -89,6 +90,14 @@ def assess_candidates(candidates: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataF
 
 
 # Source: seeds 000 and 001 §1.2 (tiêu chuẩn kết nạp); KH 71-KH/ĐU (thẩm tra lý lịch 100%).
+@rule(
+    "ADMISSION_ELIGIBLE",
+    "ADMISSION_NOT_ELIGIBLE",
+    scope=TREE,
+    candidates="period.candidates",
+    as_of="as_of",
+    organizations="central.organizations",
+)
 def admission(
     candidates: pd.DataFrame, as_of: pd.Timestamp, organizations: pd.DataFrame | None = None
 ) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from rules.calendar import next_award_date
 from rules.common import add_years, dmy, dmy1, emit, isin, none, screened, txt
+from rules.registry import DEPENDENCIES, MEMBER, provides, rule
 from rules.screening import recent_disciplines
 from schemas.contract import BADGE_MILESTONES
 
@@ -46,6 +47,13 @@ def party_age_years(members: pd.DataFrame, activity_gaps: pd.DataFrame, on: pd.T
     return (years - late).astype("Int64")
 
 
+@provides(
+    "badge_candidates",
+    members="screened",
+    activity_gaps="central.activity_gaps",
+    badges="central.badges",
+    as_of="as_of",
+)
 def badge_candidates(
     members: pd.DataFrame, activity_gaps: pd.DataFrame, badges: pd.DataFrame, as_of: pd.Timestamp
 ) -> pd.DataFrame:
@@ -108,6 +116,17 @@ def _withheld_reasons(
 
 
 # Source: HD 01-HD/TW point 18 — milestones and the four award dates; none may be missed (KH 001).
+@rule(
+    "BADGE_DUE",
+    scope=MEMBER,
+    members="screened",
+    activity_gaps="central.activity_gaps",
+    badges="central.badges",
+    disciplines="central.disciplines",
+    removal_findings=DEPENDENCIES,
+    as_of="as_of",
+    candidates="badge_candidates",
+)
 def badge_due(
     members: pd.DataFrame,
     activity_gaps: pd.DataFrame,
@@ -146,6 +165,17 @@ def badge_due(
 
 
 # Source: HD 01-HD/TW point 18; KH 001 §2 — withheld from members under discipline or screening.
+@rule(
+    "BADGE_WITHHELD",
+    scope=MEMBER,
+    members="screened",
+    activity_gaps="central.activity_gaps",
+    badges="central.badges",
+    disciplines="central.disciplines",
+    removal_findings=DEPENDENCIES,
+    as_of="as_of",
+    candidates="badge_candidates",
+)
 def badge_withheld(
     members: pd.DataFrame,
     activity_gaps: pd.DataFrame,

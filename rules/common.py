@@ -158,6 +158,20 @@ def period_rows(rows: pd.DataFrame, workbooks: pd.DataFrame, period: str) -> pd.
     return rows[keep.to_numpy()]
 
 
+def period_rows_all(rows: pd.DataFrame, workbooks: pd.DataFrame) -> pd.DataFrame:
+    """Rows of every live workbook (superseded ones dropped), whatever the period."""
+    if rows.empty or "superseded" not in workbooks.columns:
+        return rows
+    gone = workbooks.loc[
+        ~workbooks.index.isin(live_workbooks(workbooks).index), ["cell_code", "period", "_source"]
+    ]
+    if gone.empty:
+        return rows
+    keys = ["cell_code", "period", "_source"]
+    hit = rows[keys].astype("string").merge(gone.astype("string").assign(_g=True), on=keys, how="left")["_g"]
+    return rows[hit.isna().to_numpy()]
+
+
 def submitted_cells(workbooks: pd.DataFrame, roster: pd.DataFrame, period: str) -> pd.Index:
     """Cells that sent a (live) workbook for the period; a roster row also proves a workbook."""
     wb = period_workbooks(workbooks, period)

@@ -7,6 +7,7 @@ import pandas as pd
 
 from rules.calendar import add_working_days
 from rules.common import dmy, dmy1, emit, isin, none, screened, txt
+from rules.registry import MEMBER, rule
 
 REQUIRED_DOCS = ["CN-NTVD", "1-KND", "2-KND", "3-KND", "QD-KN", "1-HSDV", "2-HSDV"]
 DOC_LABELS = {
@@ -81,6 +82,14 @@ def _missing_nightly(m: pd.DataFrame, docs: pd.DataFrame, as_of: pd.Timestamp) -
 
 
 # Source: HD 01-HD/TW point 8; HD 12-HD/BTCTW (mẫu hồ sơ); 3-HSĐV every year.
+@rule(
+    "DOSSIER_MISSING_DOC",
+    scope=MEMBER,
+    members="screened",
+    dossier_documents="central.dossier_documents",
+    as_of="as_of",
+    mode="mode",
+)
 def dossier_missing_doc(
     members: pd.DataFrame, dossier_documents: pd.DataFrame, as_of: pd.Timestamp, mode: str = "nightly"
 ) -> pd.DataFrame:
@@ -131,6 +140,7 @@ def dossier_missing_doc(
 
 
 # Source: Điều lệ Đảng art. 5; HD 01-HD/TW — 12 months of probation, recognition within 30 working days.
+@rule("PROBATION_OVERDUE", scope=MEMBER, members="screened", as_of="as_of")
 def probation_overdue(members: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Probationary (official_date null), and as_of > (ceremony + 12 months) + 30 working days."""
     m = screened(members)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import pandas as pd
 
 from rules.common import emit, none, screened, txt
+from rules.registry import MEMBER, rule
 from schemas.identity import PROVINCE_CODES, personal_id_problems  # noqa: F401 (one ID check)
 
 
 # Source: Luật Căn cước 2023; TT 59/2021/TT-BCA art. 7 (cấu trúc số định danh cá nhân).
+@rule("INVALID_PERSONAL_ID", scope=MEMBER, members="screened")
 def invalid_personal_id(members: pd.DataFrame) -> pd.DataFrame:
     """Screened member whose central personal ID breaks the CCCD structure or disagrees with the
     birth year or gender (null and 9-digit CMND are not findings)."""

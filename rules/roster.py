@@ -25,6 +25,7 @@ from rules.common import (
     take,
     txt,
 )
+from rules.registry import TREE, provides, rule
 from schemas.contract import CELL_KINDS, ROSTER_FIELDS
 from schemas.labels import FIELD_LABELS, org_phrase
 from schemas.normalize import fold_name
@@ -37,6 +38,7 @@ def _org(codes: pd.Series, organizations: pd.DataFrame | None) -> pd.Series:
     return org_phrase(codes, organizations)
 
 
+@provides("roster_match", members="central.members", roster="period.roster")
 def match_roster(members: pd.DataFrame, roster: pd.DataFrame) -> np.ndarray:
     """Each roster row's position in ``members`` (-1: a code central does not know).
 
@@ -98,6 +100,17 @@ def _known(
 
 
 # Source: contract §4 ROSTER_MISSING_IN_CELL; QĐ 294-QĐ/TW, HD 12-HD/BTCTW (danh sách đảng viên).
+@rule(
+    "ROSTER_MISSING_IN_CELL",
+    scope=TREE,
+    members="central.members",
+    roster="period.roster",
+    transfers="central.transfers",
+    cells_sent="cells_sent",
+    period="period",
+    match="roster_match",
+    organizations="central.organizations",
+)
 def roster_missing_in_cell(
     members: pd.DataFrame,
     roster: pd.DataFrame,
@@ -151,6 +164,15 @@ def roster_missing_in_cell(
 
 
 # Source: contract §4 ROSTER_NOT_IN_CENTRAL; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
+@rule(
+    "ROSTER_NOT_IN_CENTRAL",
+    scope=TREE,
+    members="central.members",
+    roster="period.roster",
+    period="period",
+    match="roster_match",
+    organizations="central.organizations",
+)
 def roster_not_in_central(
     members: pd.DataFrame,
     roster: pd.DataFrame,
@@ -190,6 +212,15 @@ def roster_not_in_central(
 
 
 # Source: contract §4 ROSTER_WRONG_CELL; Điều lệ Đảng, QĐ 294-QĐ/TW (sinh hoạt ở một chi bộ).
+@rule(
+    "ROSTER_WRONG_CELL",
+    scope=TREE,
+    members="central.members",
+    roster="period.roster",
+    still_on_sender="still_on_sender",
+    match="roster_match",
+    organizations="central.organizations",
+)
 def roster_wrong_cell(
     members: pd.DataFrame,
     roster: pd.DataFrame,
@@ -233,6 +264,15 @@ def roster_wrong_cell(
 
 
 # Source: contract §4 ROSTER_INACTIVE_LISTED; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
+@rule(
+    "ROSTER_INACTIVE_LISTED",
+    scope=TREE,
+    members="central.members",
+    roster="period.roster",
+    still_on_sender="still_on_sender",
+    match="roster_match",
+    organizations="central.organizations",
+)
 def roster_inactive_listed(
     members: pd.DataFrame,
     roster: pd.DataFrame,
@@ -288,6 +328,14 @@ def _display(name: str, s: pd.Series) -> pd.Series:
 
 
 # Source: contract §4 ROSTER_FIELD_MISMATCH; HD 12-HD/BTCTW (cơ sở dữ liệu đảng viên).
+@rule(
+    "ROSTER_FIELD_MISMATCH",
+    scope=TREE,
+    members="central.members",
+    roster="period.roster",
+    match="roster_match",
+    organizations="central.organizations",
+)
 def roster_field_mismatch(
     members: pd.DataFrame,
     roster: pd.DataFrame,
@@ -344,6 +392,14 @@ def roster_field_mismatch(
 
 
 # Source: contract §4 DUPLICATE_PERSON; CT 51-CT/TW (số định danh cá nhân là khoá).
+@rule(
+    "DUPLICATE_PERSON",
+    scope=TREE,
+    members="central.members",
+    roster="period.roster",
+    match="roster_match",
+    organizations="central.organizations",
+)
 def duplicate_person(
     members: pd.DataFrame,
     roster: pd.DataFrame,
@@ -435,6 +491,14 @@ def duplicate_person(
 
 
 # Source: contract §4 SUBMISSION_MISSING; KH 71-KH/ĐU (báo cáo định kỳ của chi bộ).
+@rule(
+    "SUBMISSION_MISSING",
+    scope=TREE,
+    organizations="central.organizations",
+    members="central.members",
+    cells_sent="cells_sent",
+    period="period",
+)
 def submission_missing(
     organizations: pd.DataFrame, members: pd.DataFrame, cells_sent: pd.Index, period: str
 ) -> pd.DataFrame:

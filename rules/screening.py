@@ -18,6 +18,7 @@ from rules.common import (
     twelve_months_before,
     txt,
 )
+from rules.registry import DEPENDENCIES, MEMBER, TREE, rule
 
 REMOVAL_MONTHS = 3  # "3 tháng trong năm"
 KHT_YEARS = 2  # "hai năm liền" proxied by consecutive KHTNV ratings (configurable, domain.md)
@@ -45,6 +46,7 @@ def _who(m: pd.DataFrame) -> pd.Series:
 
 
 # Source: KH 71-KH/ĐU §2.2 category 1; QĐ 124-QĐ/TW (xếp loại chất lượng).
+@rule("SCREEN_NOT_COMPLETED", scope=MEMBER, members="screened", ratings="central.ratings")
 def screen_not_completed(members: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
     """Rated KHTNV in the latest rated year. ref = that year."""
     year = latest_rated_year(ratings)
@@ -68,6 +70,7 @@ def screen_not_completed(members: pd.DataFrame, ratings: pd.DataFrame) -> pd.Dat
 
 
 # Source: KH 71-KH/ĐU §2.2 category 2 (vi phạm quy định chuyển sinh hoạt đảng).
+@rule("SCREEN_TRANSFER_RULES", scope=TREE, members="screened", transfer_findings=DEPENDENCIES)
 def screen_transfer_rules(members: pd.DataFrame, transfer_findings: pd.DataFrame) -> pd.DataFrame:
     """Member with a TRANSFER_OVERDUE or TRANSFER_DOSSIER_MISSING finding; one per member."""
     f = transfer_findings[
@@ -112,6 +115,7 @@ def recent_disciplines(disciplines: pd.DataFrame, as_of: pd.Timestamp) -> pd.Dat
 
 
 # Source: KH 71-KH/ĐU §2.2 category 3 (vi phạm kỷ luật Đảng, pháp luật Nhà nước).
+@rule("SCREEN_DISCIPLINE", scope=MEMBER, members="screened", disciplines="central.disciplines", as_of="as_of")
 def screen_discipline(members: pd.DataFrame, disciplines: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """A discipline decided in (as_of − 12 months, as_of]; one per member (the latest named)."""
     d = recent_disciplines(disciplines, as_of)
@@ -143,6 +147,7 @@ def screen_discipline(members: pd.DataFrame, disciplines: pd.DataFrame, as_of: p
 
 
 # Source: KH 71-KH/ĐU §2.2 category 4 (chi bộ đánh giá: thiếu gương mẫu, uy tín thấp).
+@rule("SCREEN_LOW_STANDING", scope=MEMBER, members="screened", screening="period.screening", period="period")
 def screen_low_standing(members: pd.DataFrame, screening: pd.DataFrame, period: str) -> pd.DataFrame:
     """A DanhGia row with Nhóm 4 in the period's workbooks, for a screened central member."""
     s = screening[(pd.to_numeric(screening["category"], errors="coerce") == 4)]
@@ -204,6 +209,14 @@ def year_activity(activity: pd.DataFrame, workbooks: pd.DataFrame, period: str) 
 
 
 # Source: QĐ 294-QĐ/TW point 8.1 — 3 months in a year absent, or fees unpaid, without reason.
+@rule(
+    "REMOVAL_ABSENCE_OR_FEES",
+    scope=MEMBER,
+    members="screened",
+    activity="submissions.activity",
+    workbooks="submissions.workbooks",
+    period="period",
+)
 def removal_absence_or_fees(
     members: pd.DataFrame, activity: pd.DataFrame, workbooks: pd.DataFrame, period: str
 ) -> pd.DataFrame:
@@ -285,6 +298,7 @@ def removal_absence_or_fees(
 
 
 # Source: QĐ 294-QĐ/TW point 8.1 — violating membership standards two years in a row (KHTNV proxy).
+@rule("REMOVAL_TWO_YEARS_KHT", scope=MEMBER, members="screened", ratings="central.ratings")
 def removal_two_years_kht(members: pd.DataFrame, ratings: pd.DataFrame) -> pd.DataFrame:
     """Rated KHTNV in the latest rated year and in the year before it. ref = the latest year."""
     year = latest_rated_year(ratings)

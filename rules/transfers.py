@@ -13,6 +13,7 @@ import pandas as pd
 
 from rules.calendar import add_working_days
 from rules.common import ancestors, dmy, dmy1, emit, isin, month_labels, none, own_rows, screened, txt
+from rules.registry import TREE, provides, rule
 from schemas.labels import org_phrase
 
 OVERDUE_WORKING_DAYS = 30  # QĐ 294 point 6.3.1: present the letter within 30 working days
@@ -38,6 +39,7 @@ def _who(t: pd.DataFrame) -> pd.Series:
     return "Đảng viên " + txt(t["member_code"]) + " (" + txt(t.get("_name")) + ")"
 
 
+@provides("paired_out", transfers="central.transfers", transfers_out="live.transfers_out")
 def pair_out(transfers: pd.DataFrame, transfers_out: pd.DataFrame) -> pd.DataFrame:
     """transfer_id -> the sending cell's ChuyenDi row (member, from_cell = submitting cell, kind).
 
@@ -60,6 +62,12 @@ def pair_out(transfers: pd.DataFrame, transfers_out: pd.DataFrame) -> pd.DataFra
     return p[["transfer_id", *[c for c in ("_out_letter", "_out_notice", "_out_fees") if c in p.columns]]]
 
 
+@provides(
+    "paired_in",
+    transfers="central.transfers",
+    transfers_in="live.transfers_in",
+    organizations="central.organizations",
+)
 def pair_in(transfers: pd.DataFrame, transfers_in: pd.DataFrame, organizations: pd.DataFrame) -> pd.DataFrame:
     """transfer_id -> the receiving cell's ChuyenDen row (member, cell at or under to_org, kind)."""
     cols = ["member_code", "cell_code", "kind", "letter_date", "received_on", "dossier_received_on", "period"]
@@ -96,6 +104,15 @@ def _with_pairs(t: pd.DataFrame, paired_out: pd.DataFrame | None, paired_in: pd.
 
 
 # Source: QĐ 294-QĐ/TW point 6.3.1 — letter presented to the receiving cell within 30 working days.
+@rule(
+    "TRANSFER_OVERDUE",
+    scope=TREE,
+    transfers="central.transfers",
+    members="screened",
+    as_of="as_of",
+    paired_in="paired_in",
+    organizations="central.organizations",
+)
 def transfer_overdue(
     transfers: pd.DataFrame,
     members: pd.DataFrame,
@@ -151,6 +168,14 @@ def transfer_overdue(
 
 
 # Source: KH 71-KH/ĐU §2.1.3 — phiếu báo đảng viên chuyển sinh hoạt đảng chính thức.
+@rule(
+    "TRANSFER_NOT_NOTIFIED",
+    scope=TREE,
+    transfers="central.transfers",
+    members="screened",
+    paired_out="paired_out",
+    organizations="central.organizations",
+)
 def transfer_not_notified(
     transfers: pd.DataFrame,
     members: pd.DataFrame,
@@ -191,6 +216,14 @@ def transfer_not_notified(
 
 
 # Source: QĐ 294-QĐ/TW point 6.3; HD 01-HD/TW point 8 — the dossier follows the member.
+@rule(
+    "TRANSFER_DOSSIER_MISSING",
+    scope=TREE,
+    transfers="central.transfers",
+    members="screened",
+    paired_in="paired_in",
+    organizations="central.organizations",
+)
 def transfer_dossier_missing(
     transfers: pd.DataFrame,
     members: pd.DataFrame,
@@ -238,6 +271,13 @@ def transfer_dossier_missing(
 
 
 # Source: QĐ 294-QĐ/TW point 6.3 — the receiving side only accepts a member the sender sent.
+@rule(
+    "TRANSFER_UNMATCHED_IN",
+    scope=TREE,
+    transfers="central.transfers",
+    transfers_in="period.transfers_in",
+    organizations="central.organizations",
+)
 def transfer_unmatched_in(
     transfers: pd.DataFrame, transfers_in: pd.DataFrame, organizations: pd.DataFrame
 ) -> pd.DataFrame:
@@ -288,6 +328,7 @@ def transfer_unmatched_in(
     )
 
 
+@provides("still_on_sender", transfers="central.transfers", members="central.members", roster="period.roster")
 def still_on_sender_pairs(
     transfers: pd.DataFrame, members: pd.DataFrame, roster: pd.DataFrame
 ) -> pd.DataFrame:
@@ -309,6 +350,15 @@ def still_on_sender_pairs(
 
 
 # Source: QĐ 294-QĐ/TW point 6.3 — after the receipt the member belongs to the receiving cell.
+@rule(
+    "TRANSFER_STILL_ON_SENDER",
+    scope=TREE,
+    transfers="central.transfers",
+    members="central.members",
+    roster="period.roster",
+    pairs="still_on_sender",
+    organizations="central.organizations",
+)
 def transfer_still_on_sender(
     transfers: pd.DataFrame,
     members: pd.DataFrame,
@@ -346,6 +396,14 @@ def transfer_still_on_sender(
 
 
 # Source: QĐ 294-QĐ/TW point 6.3.2 — temporary transfer of 3 months to under 1 year.
+@rule(
+    "TEMP_TRANSFER_EXPIRED",
+    scope=TREE,
+    transfers="central.transfers",
+    members="screened",
+    as_of="as_of",
+    organizations="central.organizations",
+)
 def temp_transfer_expired(
     transfers: pd.DataFrame,
     members: pd.DataFrame,
@@ -387,6 +445,13 @@ def temp_transfer_expired(
 
 
 # Source: QĐ 342-QĐ/TW; QĐ 294-QĐ/TW point 6.3 — fees paid up to the month of the letter.
+@rule(
+    "TRANSFER_FEES_GAP",
+    scope=TREE,
+    transfers="central.transfers",
+    members="screened",
+    organizations="central.organizations",
+)
 def transfer_fees_gap(
     transfers: pd.DataFrame, members: pd.DataFrame, organizations: pd.DataFrame | None = None
 ) -> pd.DataFrame:

@@ -1,5 +1,6 @@
 """The 27 lists of the contract (§4) in one registry: code -> family, severity, source, Vietnamese
-title, worksheet name, the ``field`` values its findings carry and what identifies its subject.
+title, worksheet name, the ``field`` values its findings carry, what identifies its subject and the
+lists it depends on (the order in which ``rules.registry`` runs the rules).
 
 Everything that names a list reads it from here: the rules' severities and sources
 (``rules.findings.LISTS``), the committee workbooks' sheets and titles, the board report
@@ -27,6 +28,9 @@ class ListSpec:
     fields: tuple[str, ...]  # the values of `field` its findings carry
     # What `member_code` holds: a member's code, a candidate's masked personal ID, or nothing.
     subject: str = "member"  # member | candidate | none
+    # The lists this list's definition refers to (docs/rules.md): their rules run first
+    # (rules.registry plans the order from this), and the rule may take their findings.
+    depends_on: tuple[str, ...] = ()
 
 
 _MILESTONES = tuple(str(y) for y in BADGE_MILESTONES)
@@ -58,6 +62,7 @@ _SPECS = [
         "Đảng viên chi bộ kê khai nhưng CSDL ghi ở chi bộ khác",
         "Sai chi bộ",
         ("cell_code",),
+        depends_on=("TRANSFER_STILL_ON_SENDER",),
     ),
     ListSpec(
         "ROSTER_INACTIVE_LISTED",
@@ -67,6 +72,7 @@ _SPECS = [
         "Đã chuyển đi, từ trần hoặc ra khỏi Đảng nhưng vẫn có trong danh sách chi bộ",
         "Không còn SH vẫn kê",
         ("status",),
+        depends_on=("TRANSFER_STILL_ON_SENDER",),
     ),
     ListSpec(
         "ROSTER_FIELD_MISMATCH",
@@ -203,6 +209,7 @@ _SPECS = [
         "Rà soát nhóm 2: vi phạm quy định chuyển sinh hoạt đảng",
         "Rà soát nhóm 2",
         ("transfer",),
+        depends_on=("TRANSFER_OVERDUE", "TRANSFER_DOSSIER_MISSING"),
     ),
     ListSpec(
         "SCREEN_DISCIPLINE",
@@ -248,6 +255,7 @@ _SPECS = [
         "Đảng viên đến hạn xét tặng Huy hiệu Đảng",
         "Đến hạn Huy hiệu",
         _MILESTONES,
+        depends_on=("REMOVAL_ABSENCE_OR_FEES", "REMOVAL_TWO_YEARS_KHT"),
     ),
     ListSpec(
         "BADGE_WITHHELD",
@@ -257,6 +265,7 @@ _SPECS = [
         "Đến niên hạn nhưng chưa đủ điều kiện tặng Huy hiệu Đảng",
         "Chưa đủ ĐK Huy hiệu",
         _MILESTONES,
+        depends_on=("REMOVAL_ABSENCE_OR_FEES", "REMOVAL_TWO_YEARS_KHT"),
     ),
     ListSpec(
         "ADMISSION_ELIGIBLE",
