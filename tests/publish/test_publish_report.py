@@ -212,3 +212,35 @@ def test_axis_scale() -> None:
     assert _scale(23) == (25, 5)
     top, steps = _scale(12345)
     assert top >= 12345 and steps <= 6
+
+
+def test_organisation_names_are_escaped(tmp_path: Path, orgs, findings) -> None:
+    """Names come from the central database: markup in them is shown as text, never run."""
+    hostile = orgs.copy()
+    hostile.loc[hostile["org_code"] == "U1", "name"] = "<script>alert(1)</script>"
+    hostile.loc[hostile["org_code"] == "G1", "name"] = "Đảng bộ \"A\" & 'B' <img src=x onerror=alert(1)>"
+    answered = findings.copy()  # the answers section prints names too (issue #20)
+    answered["response"] = pd.NA
+    answered.loc[answered.index[0], "response"] = "fixed"
+    path = write_board_report(answered, runs_frame(), hostile, tmp_path / "board.html", AS_OF)
+    text = path.read_text(encoding="utf-8")
+    assert "<script" not in text and "<img" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "Đảng bộ &#34;A&#34; &amp; &#39;B&#39; &lt;img src=x onerror=alert(1)&gt;" in text
+    assert "Trả lời của các cấp ủy" in text
+    # An HTML parser reads back the names as they are in the database.
+    texts: list[str] = []
+    parser = HTMLParser()
+    parser.handle_data = texts.append  # type: ignore[method-assign]
+    parser.feed(text)
+    assert "<script>alert(1)</script>" in texts
+    assert "Đảng bộ \"A\" & 'B' <img src=x onerror=alert(1)>" in texts
+
+
+def test_template_ships_with_the_package() -> None:
+    """The markup is package data: found through the package, as from an installed wheel."""
+    from importlib.resources import files
+
+    templates = files("connectors.publish") / "templates"
+    for name in ("report.html.j2", "_report_macros.html.j2", "_answers.html.j2"):
+        assert (templates / name).is_file(), name
