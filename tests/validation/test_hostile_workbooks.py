@@ -519,9 +519,10 @@ def test_a_crash_costs_one_file(tmp_path: Path, monkeypatch) -> None:
     """With the pre-parse limits lifted, the far cell aborts its worker (the reader asks for
     512 GiB past the worker's memory limit): the pool is rebuilt, the chunk bisected, and only
     that file is lost, with its line."""
-    monkeypatch.setattr(W, "MAX_SHEET_ROWS", 10**9)
-    monkeypatch.setattr(W, "MAX_SHEET_COLUMNS", 10**9)
-    monkeypatch.setattr(W, "MAX_SHEET_CELLS", 10**19)
+    # The limits live where _precheck reads them (connectors.workbooks.checks).
+    monkeypatch.setattr(W.checks, "MAX_SHEET_ROWS", 10**9)
+    monkeypatch.setattr(W.checks, "MAX_SHEET_COLUMNS", 10**9)
+    monkeypatch.setattr(W.checks, "MAX_SHEET_CELLS", 10**19)
     W.close_worker_pool()
     d = tmp_path / "sub"
     d.mkdir()

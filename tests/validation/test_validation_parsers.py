@@ -4,7 +4,9 @@ guarantees (a failed coercion is quarantined, never lost; drop_invalid_rows is n
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import inspect
+import pkgutil
 import unicodedata
 
 import numpy as np
@@ -267,7 +269,12 @@ def test_failed_coercion_real_pandera_is_quarantined() -> None:
 
 def test_drop_invalid_rows_not_used() -> None:
     """pandera's drop_invalid_rows lets bad rows through (issues 1830, 1852, 2034): we never use it."""
-    for module in (schemas._common, schemas.central, schemas.submission, connectors.workbooks):
+    # connectors.workbooks is a package: every one of its modules.
+    workbook_modules = [
+        importlib.import_module(f"connectors.workbooks.{m.name}")
+        for m in pkgutil.iter_modules(connectors.workbooks.__path__)
+    ]
+    for module in (schemas._common, schemas.central, schemas.submission, *workbook_modules):
         assert "drop_invalid_rows=True" not in inspect.getsource(module)
     for model in [*schemas.central.MODELS.values(), *schemas.submission.MODELS.values()]:
         assert not model.to_schema().drop_invalid_rows
