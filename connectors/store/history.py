@@ -52,15 +52,10 @@ class HistoryStore(StoreBase):
         ``include_resolved``: also return the findings resolved by this run (status ``resolved``,
         their last known columns, ``as_of`` of this run), after the current ones.
 
-        Statuses depend only on the previous run of the same scope with an earlier ``as_of``, so
-        re-running the same ``as_of`` gives the same statuses and leaves no duplicate rows:
-        - seen now, open at the previous run -> ``open`` (keeps ``first_seen``);
-        - seen now, not open at the previous run (never seen, or resolved since) -> ``new``,
-          ``first_seen`` = as_of (a problem that comes back is a new case; its earlier episode
-          stays in ``finding_events``);
-        - open at the previous run, not seen now -> ``resolved``, ``resolved_on`` = as_of.
+        The statuses are ``rules.lifecycle.decide``'s, from the previous run of the same scope with
+        an earlier ``as_of`` only: re-running the same ``as_of`` gives the same statuses and leaves
+        no duplicate rows. Here: read what it needs, save what it returns, in one transaction.
         """
-        scope = _scope(run)
         scope = _scope(run)
         as_of = _to_date(run["as_of"])
         if as_of is None:
