@@ -134,7 +134,7 @@ class Registry:
         if taken:
             raise PlanError(f"{what}: already produced: {', '.join(taken)}")
         _bind(r.fn, r.inputs, what)
-        if DEPENDENCIES in r.inputs.values() and not self.dependencies(r):
+        if DEPENDENCIES in r.inputs.values() and not any(self.lists[c].depends_on for c in r.codes):
             raise PlanError(f"{what} takes {DEPENDENCIES!r}, but its lists depend on none")
         for c in r.codes:
             self.rules[c] = r
