@@ -310,10 +310,12 @@ def iter_sql(
     integers: Iterable[str],
     chunk_size: int,
     params: tuple = (),
+    own: Iterable[str] = (),
 ) -> Iterator[pa.Table]:
-    """The rows of ``sql`` (columns ``names``) in Arrow chunks, column-wise where the reader can."""
+    """The rows of ``sql`` (columns ``names``) in Arrow chunks, column-wise where the reader can
+    (``integers`` stay integers if all their values are; ``own``: the same, judged on their own)."""
     if hasattr(reader, "iter_arrow"):
-        for batch in reader.iter_arrow(sql, names, list(integers), params):
+        for batch in reader.iter_arrow(sql, names, list(integers), params, list(own)):
             yield pa.Table.from_batches([batch])
         return
     for rows in reader.stream(sql, chunk_size, params):

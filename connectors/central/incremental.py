@@ -335,7 +335,7 @@ def _rows_sql(tm: TableMap, reader: Reader, since: bool) -> str:
 
 
 def _integers(tm: TableMap) -> list[str]:
-    return [*CENTRAL_INTEGER_COLUMNS.get(tm.table, []), KEY]
+    return CENTRAL_INTEGER_COLUMNS.get(tm.table, [])
 
 
 def read_mark(reader: Reader, tm: TableMap) -> Any:
@@ -348,7 +348,7 @@ def _keys_now(reader: Reader, tm: TableMap, chunk_size: int) -> np.ndarray:
     """Every key of the table now, in key order (one column: the deletions)."""
     q = _q(reader)
     sql = f"SELECT {q(tm.key or '')} AS {q(KEY)} FROM {_from(tm, reader)} ORDER BY {q(tm.key or '')}"
-    chunks = [_key_array(c) for c in iter_sql(reader, sql, [KEY], [KEY], chunk_size)]
+    chunks = [_key_array(c) for c in iter_sql(reader, sql, [KEY], [], chunk_size, own=[KEY])]
     return np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
 
 
@@ -435,7 +435,7 @@ def _full(reader: Reader, tm: TableMap, chunk_size: int, writer: SnapshotWriter)
     names = list(tm.columns)
     last: int | None = None
     for chunk in iter_sql(
-        reader, _rows_sql(tm, reader, since=False), [*names, KEY], _integers(tm), chunk_size
+        reader, _rows_sql(tm, reader, since=False), [*names, KEY], _integers(tm), chunk_size, own=[KEY]
     ):
         if not writer.void:
             try:
@@ -467,7 +467,9 @@ def _plan(reader: Reader, tm: TableMap, chunk_size: int, snap: Snapshot, hwm_now
     if hwm_now < snap.hwm:
         raise Doubt("the change marker went back (a restored database?)")
     sql = _rows_sql(tm, reader, since=True)
-    chunks = [_with_int_key(c) for c in iter_sql(reader, sql, names, _integers(tm), chunk_size, (snap.hwm,))]
+    chunks = [
+        _with_int_key(c) for c in iter_sql(reader, sql, names, _integers(tm), chunk_size, (snap.hwm,), [KEY])
+    ]
     changed = _combine(chunks, names)
     keys = _keys_now(reader, tm, chunk_size)
     if not _increasing(keys):

@@ -71,18 +71,30 @@ class _SqliteArrowReader:
         return pa.Table.from_batches(list(self.iter_arrow(sql, names, integers)))  # never empty: see below
 
     def iter_arrow(
-        self, sql: str, names: list[str], integers: Iterable[str] = (), params: tuple = ()
+        self,
+        sql: str,
+        names: list[str],
+        integers: Iterable[str] = (),
+        params: tuple = (),
+        own: Iterable[str] = (),
     ) -> Iterator[pa.RecordBatch]:
         """The rows of ``sql`` in Arrow batches of at most BATCH_ROWS (memory holds one);
-        ``params``: the values of its ``?`` placeholders."""
+        ``params``: the values of its ``?`` placeholders; ``own``: integer columns judged on their
+        own (a key), not with ``integers``."""
         q = '"{}"'.format
         # Integer columns (years, flags) stay integers when every value is one, as sqlite3 gives them.
-        ints = [n for n in names if n in set(integers)]
-        if ints:
-            odd = " OR ".join(f"typeof({q(n)}) NOT IN ('integer', 'null')" for n in ints)
-            self.cur.execute(f"SELECT 1 FROM ({sql}) WHERE {odd} LIMIT 1", params or None)
-            if self.cur.fetchall():
-                ints = []
+        groups = [
+            g for g in ([n for n in names if n in set(integers)], *([n] for n in own if n in names)) if g
+        ]
+
+        def odd(cols: list[str]) -> bool:
+            where = " OR ".join(f"typeof({q(n)}) NOT IN ('integer', 'null')" for n in cols)
+            self.cur.execute(f"SELECT 1 FROM ({sql}) WHERE {where} LIMIT 1", params or None)
+            return bool(self.cur.fetchall())
+
+        if groups and odd([n for g in groups for n in g]):  # one scan when all is well
+            groups = [g for g in groups if not odd(g)]
+        ints = [n for g in groups for n in g]
         cast = ", ".join(q(n) if n in ints else f"CAST({q(n)} AS TEXT) AS {q(n)}" for n in names)
         text = f"'{SENTINEL}'"
         marker = ", ".join(f"{0 if n in ints else text} AS {q(n)}" for n in names)
