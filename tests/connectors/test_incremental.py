@@ -36,8 +36,8 @@ def _mapping(folder: Path, key: str, schema: str | None = None, tables: list[str
     return path
 
 
-def _add_markers(conn: sa.Connection, key: str) -> None:
-    for t in MARKED:
+def _add_markers(conn: sa.Connection, key: str, tables: list[str] = MARKED) -> None:
+    for t in tables:
         conn.exec_driver_sql(f"ALTER TABLE {t} ADD COLUMN rv BIGINT")
         conn.exec_driver_sql(f"UPDATE {t} SET rv = {key}")
 
@@ -323,3 +323,60 @@ def test_postgresql_nights_equal_full_reads(pg_central, tmp_path: Path, driver: 
 
 def _rows(frame: pd.DataFrame) -> list[tuple]:
     return sorted(frame.astype("string").fillna("<null>").itertuples(index=False, name=None))
+
+
+# --- the whole night ------------------------------------------------------------------------------
+
+
+def test_nightly_lists_are_the_same_with_and_without_the_marker(
+    demo_small: Path, prefect_harness, tmp_path: Path
+) -> None:
+    """A night that reads incrementally publishes the very files of a night that reads in full."""
+    from flows.nightly import nightly_reconciliation
+
+    central = tmp_path / "central.sqlite"
+    shutil.copyfile(demo_small / "central.sqlite", central)
+    every = list(CENTRAL_TABLES)
+    with _sqlite(central) as conn:
+        _add_markers(conn, "rowid", every)
+    mapping = _mapping(tmp_path, "rowid", tables=every)
+    as_of = json.loads((demo_small / "demo.json").read_text())["as_of"]
+
+    def night(out: Path, mp: Path | None) -> None:
+        nightly_reconciliation(
+            central=f"sqlite:///{central}",
+            submissions=str(demo_small / "submissions"),
+            out=str(out),
+            as_of=as_of,
+            mapping=str(mp) if mp else None,
+            partition_members=400,
+        )
+
+    night(tmp_path / "first", mapping)  # last night: read in full, snapshots kept
+    state = tmp_path / "first" / ".state" / "central"
+    assert sorted(p.name for p in state.glob("*.json")) == sorted(f"{t}.json" for t in every)
+    with _sqlite(central) as conn:
+        _night(conn, "rowid", 1)
+    # Tonight, twice from the same history (none): with last night's snapshots, and in full.
+    shutil.copytree(state, tmp_path / "incremental" / ".state" / "central")
+    seen: list[str] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("dvsync.central")
+    logger.addHandler(handler)  # directly: Prefect's logging does not reach caplog
+    level, disabled = logger.level, logger.disabled
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    try:
+        night(tmp_path / "incremental", mapping)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.disabled = disabled
+    modes = [m for m in seen if "incremental read" in m or "full read" in m]
+    assert len(modes) == len(every) and all(": incremental read:" in m for m in modes), modes
+    night(tmp_path / "full", None)
+    for name in ("findings.csv", "quarantine.csv"):
+        got, want = ((tmp_path / d / name).read_bytes() for d in ("incremental", "full"))
+        assert got == want, name
+    assert len(pd.read_csv(tmp_path / "full" / "findings.csv")) > 100
