@@ -24,68 +24,25 @@ never the country. Each province plants its own findings (per_code of its member
 ID serials and unknown people's IDs are drawn from disjoint ranges per province, so no planted
 finding crosses provinces and none appears by accident. Below ``NATIONAL_FROM`` the data set is the
 single-province one of generator 1.2, byte for byte.
+
+Modules: dataset (version, defaults), generator (``Demo``, built from base, expected, background,
+the plant_* modules and central), central (the central tables and central.sqlite), national (the
+province-by-province build), submissions and workbooks (the cells' workbooks), faults (input
+faults), corrections (next-night corrections), names, population, calendar.
 """
 
 from __future__ import annotations
 
 import json
 import resource
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from schemas.contract import CENTRAL_TABLES
-
-GENERATOR_VERSION = "1.3"  # 1.3: national data sets; single-province data identical to 1.2
-NATIONAL_FROM = 2_000_000  # members: from here generate() builds the 34 provinces one by one
-DEFAULT_AS_OF = date(2026, 11, 16)
-_INT_COLUMNS = {"active", "year", "years"}
-
-
-def default_period(as_of: date) -> str:
-    """The month before as_of (cells send a month's workbook after it ends)."""
-    first = date(as_of.year, as_of.month, 1)
-    prev = np.datetime64(first, "M") - 1
-    return str(prev)
-
-
-def write_sqlite(
-    path: Path, tables: dict[str, pd.DataFrame], chunk: int = 500_000, append: bool = False
-) -> dict[str, int]:
-    """Plain tables with the contract's names; executemany in chunks (fast, little memory).
-    ``append``: add the rows to the tables already in ``path`` (one province after another)."""
-    if path.exists() and not append:
-        path.unlink()
-    con = sqlite3.connect(path)
-    con.execute("PRAGMA journal_mode=OFF")
-    con.execute("PRAGMA synchronous=OFF")
-    counts = {}
-    try:
-        for name, columns in CENTRAL_TABLES.items():
-            df = tables[name]
-            decl = ", ".join(f'"{c}" {"INTEGER" if c in _INT_COLUMNS else "TEXT"}' for c in columns)
-            con.execute(f'CREATE TABLE {"IF NOT EXISTS " if append else ""}"{name}" ({decl})')
-            sql = f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(columns))})'
-            for start in range(0, len(df), chunk):
-                part = df.iloc[start : start + chunk]
-                cols = []
-                for c in columns:
-                    s = part[c]
-                    if c in _INT_COLUMNS:
-                        cols.append([None if pd.isna(v) else int(v) for v in s.tolist()])
-                    else:
-                        cols.append(s.astype(object).where(s.notna(), None).tolist())
-                con.executemany(sql, zip(*cols, strict=True))
-            counts[name] = len(df)
-        con.commit()
-    finally:
-        con.close()
-    return counts
+from dvsync.demo.dataset import DEFAULT_AS_OF, GENERATOR_VERSION, NATIONAL_FROM, default_period
 
 
 def generate(
@@ -112,10 +69,13 @@ def generate(
     if provinces is None and members >= NATIONAL_FROM:
         provinces = 34
     if provinces:
-        return _generate_national(
+        from dvsync.demo.national import generate_national
+
+        return generate_national(
             members, Path(out), seed, as_of, period, workers, progress, engine, faults, provinces
         )
     from dvsync.demo import faults as input_faults
+    from dvsync.demo.central import write_sqlite
     from dvsync.demo.generator import Demo
     from dvsync.demo.submissions import build_layout
     from dvsync.demo.workbooks import write_all
@@ -191,120 +151,4 @@ def generate(
     return summary
 
 
-def _generate_national(
-    members: int,
-    out: Path,
-    seed: int,
-    as_of: date,
-    period: str | None,
-    workers: int | None,
-    progress: Callable[[str], None] | None,
-    engine: str,
-    faults: bool,
-    provinces: int,
-) -> dict:
-    """generate() one province at a time: build, append, write its workbooks, drop it."""
-    import gc
-
-    from dvsync.demo import faults as input_faults
-    from dvsync.demo import names
-    from dvsync.demo.generator import Demo, Region
-    from dvsync.demo.submissions import build_layout
-    from dvsync.demo.workbooks import write_all
-
-    say = progress or (lambda _msg: None)
-    out.mkdir(parents=True, exist_ok=True)
-    as_of = pd.Timestamp(as_of).date()
-    period = period or default_period(as_of)
-    chosen = names.PROVINCES_2025[: max(1, min(int(provinces), len(names.PROVINCES_2025)))]
-    weights = np.array([w for *_x, w in chosen])
-    share = np.floor(members * weights / weights.sum()).astype(np.int64)
-    share[np.argmax(weights)] += members - int(share.sum())
-    sub_dir = out / "submissions"
-    if sub_dir.exists():
-        for f in sub_dir.glob("*.xlsx"):
-            f.unlink()
-    timings = {"central_build": 0.0, "central_write": 0.0, "workbooks_layout": 0.0, "workbooks_write": 0.0}
-    cpu0 = time.process_time()
-    counts: dict[str, int] = {}
-    expected, near, fault_records = [], [], []
-    cells = submitting = n_files = 0
-    peak_rss = 0
-    per_province = []
-    for i, ((code, name, cccd, _w), n) in enumerate(zip(chosen, share.tolist(), strict=True)):
-        region = Region(
-            code=code,
-            name=name,
-            cccd=tuple(cccd),
-            slot=(i, len(names.PROVINCES_2025)),
-            out_of_scope=tuple(names.NATIONAL_OUT_OF_SCOPE),
-        )
-        t0 = time.perf_counter()
-        demo = Demo(int(n), seed * 100 + i, as_of, period, region=region)
-        demo.build()
-        tables = demo.central_tables()
-        t1 = time.perf_counter()
-        for t, k in write_sqlite(out / "central.sqlite", tables, append=i > 0).items():
-            counts[t] = counts.get(t, 0) + k
-        del tables
-        t2 = time.perf_counter()
-        layout = build_layout(demo, str(sub_dir), faults=faults)
-        t3 = time.perf_counter()
-        written = write_all(layout, workers, engine)
-        t4 = time.perf_counter()
-        fault_records += layout.faults
-        expected.append(demo.expected_frame())
-        near.append(demo.near_frame())
-        cells += len(demo.submitting) + len(demo.silent)
-        submitting += len(demo.submitting)
-        n_files += written
-        timings["central_build"] += t1 - t0
-        timings["central_write"] += t2 - t1
-        timings["workbooks_layout"] += t3 - t2
-        timings["workbooks_write"] += t4 - t3
-        per_province.append({"code": code, "members": int(n), "workbooks": int(written)})
-        del demo, layout
-        gc.collect()
-        peak_rss = max(peak_rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
-        say(f"province {code} ({i + 1}/{len(chosen)}): {n:,} members, {written:,} workbooks ({t4 - t0:.1f}s)")
-    timings["cpu_self"] = time.process_time() - cpu0
-    timings["workbooks_write_cpu_children"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
-    for name_ in ("expected_quarantine.csv", "expected_normalised.csv"):
-        (out / name_).unlink(missing_ok=True)
-    fault_counts: dict[str, int] = {}
-    if faults:
-        records = fault_records + input_faults.write_files(sub_dir)
-        n_files += len(input_faults.FILE_FAULTS)
-        eq, en = input_faults.frames(records)
-        eq.to_csv(out / "expected_quarantine.csv", index=False, encoding="utf-8")
-        en.to_csv(out / "expected_normalised.csv", index=False, encoding="utf-8")
-        fault_counts = {
-            k: int(v) for k, v in pd.concat([eq["fault"], en["fault"]]).value_counts().sort_index().items()
-        }
-    exp = pd.concat(expected, ignore_index=True)
-    exp.to_csv(out / "expected_findings.csv", index=False, encoding="utf-8")
-    pd.concat(near, ignore_index=True).to_csv(out / "near_misses.csv", index=False, encoding="utf-8")
-    summary = {
-        "generator_version": GENERATOR_VERSION,
-        "as_of": as_of.isoformat(),
-        "period": period,
-        "seed": seed,
-        "members": int(counts["members"]),
-        "provinces": len(chosen),
-        "per_province": per_province,
-        "cells": int(cells),
-        "cells_submitting": int(submitting),
-        "workbooks": int(n_files),
-        "rows": counts,
-        "expected_findings": int(len(exp)),
-        "expected_per_list": {k: int(v) for k, v in exp["list_code"].value_counts().sort_index().items()},
-        "near_misses": int(sum(len(x) for x in near)),
-        "input_faults": fault_counts,
-        "peak_rss_mb": int(peak_rss),
-        "timings_s": {k: round(v, 2) for k, v in timings.items()},
-    }
-    (out / "demo.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    return summary
-
-
-__all__ = ["GENERATOR_VERSION", "NATIONAL_FROM", "generate", "default_period"]
+__all__ = ["DEFAULT_AS_OF", "GENERATOR_VERSION", "NATIONAL_FROM", "generate", "default_period"]
