@@ -8,16 +8,10 @@ from __future__ import annotations
 import pandas as pd
 
 from rules import admission, badges, dossier, identity, inputs, roster, screening, transfers  # noqa: F401 (they register)
-from rules.common import none
 from rules.findings import finalize
-from rules.registry import MEMBER, REGISTRY, TREE, Scope
+from rules.registry import MEMBER, REGISTRY, TREE, Scope, concat_findings
 from schemas.datasets import CentralData, RunContext, SubmissionData
 from schemas.lists import LISTS
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True) if frames else none()
 
 
 def _families(scope: Scope | None, found: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -27,7 +21,7 @@ def _families(scope: Scope | None, found: dict[str, pd.DataFrame]) -> dict[str, 
     out: dict[str, list[pd.DataFrame]] = {}
     for code in (c for c in LISTS if c in planned):
         out.setdefault(LISTS[code].family, []).append(found[code])
-    return {family: _concat(frames) for family, frames in out.items()}
+    return {family: concat_findings(frames) for family, frames in out.items()}
 
 
 def member_rules(
@@ -65,4 +59,4 @@ def finalize_findings(
 ) -> pd.DataFrame:
     """Raw findings of any number of partitions and families -> the run's findings. The order of
     the pieces does not matter: ``finalize`` sorts and identifies every row."""
-    return finalize(_concat(found), organizations, pd.Timestamp(ctx.as_of).normalize())
+    return finalize(concat_findings(found), organizations, pd.Timestamp(ctx.as_of).normalize())

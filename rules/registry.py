@@ -94,7 +94,8 @@ def _bind(fn: Callable[..., Any], inputs: Mapping[str, str], what: str) -> None:
         raise PlanError(f"{what}: parameter {', '.join(unbound)} of {fn.__qualname__} is bound to no input")
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def concat_findings(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Findings frames end to end (empty ones skipped: they may lack columns)."""
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else none()
 
@@ -292,13 +293,17 @@ class Registry:
         for every list the plan ran (with ``only``, the lists they depend on included)."""
         inputs = _Inputs(self.providers, central, submissions, ctx)
         found: dict[str, pd.DataFrame] = {}
+        joined: dict[tuple[str, ...], pd.DataFrame] = {}  # both badge lists take the removal findings
         for r in self.plan(scope, only):
-            args = {
-                param: _concat([found[d] for d in self.dependencies(r)])
-                if name == DEPENDENCIES
-                else inputs[name]
-                for param, name in r.inputs.items()
-            }
+            args = {}
+            for param, name in r.inputs.items():
+                if name == DEPENDENCIES:
+                    deps = self.dependencies(r)
+                    if deps not in joined:
+                        joined[deps] = concat_findings([found[d] for d in deps])
+                    args[param] = joined[deps]
+                else:
+                    args[param] = inputs[name]
             out = r.fn(**args)
             if len(r.codes) == 1:
                 found[r.codes[0]] = out
