@@ -48,6 +48,7 @@ from connectors.central.base import Reader, TableMap, build_select, iter_sql, lo
 from schemas.contract import CENTRAL_INTEGER_COLUMNS
 
 KEY = "_dvsync_key"
+MARK = "_dvsync_mark"
 FORMAT = 1
 _GENERATION = re.compile(r"[0-9a-f]{16}")
 _PIECE = re.compile(r"piece-[0-9]{6}\.arrow")
@@ -324,10 +325,11 @@ def _from(tm: TableMap, reader: Reader) -> str:
 
 
 def _rows_sql(tm: TableMap, reader: Reader, since: bool) -> str:
-    """The table's SELECT with its key as ``_dvsync_key``, in key order; ``since``: only the rows
+    """The table's SELECT with its key and marker (``_dvsync_key``, ``_dvsync_mark``), in key
+    order; ``since``: only the rows
     whose marker is at or above a bound parameter."""
     q = _q(reader)
-    sql = build_select(tm, dialect=reader.dialect, also={KEY: tm.key or ""})
+    sql = build_select(tm, dialect=reader.dialect, also={KEY: tm.key or "", MARK: tm.marker or ""})
     order = f" ORDER BY {q(tm.key or '')}"
     if since:
         return with_parameter(sql, f" WHERE {q(tm.marker or '')} >= ?{order}", reader.dialect)
@@ -345,11 +347,12 @@ def read_mark(reader: Reader, tm: TableMap) -> Any:
 
 
 def _keys_now(reader: Reader, tm: TableMap, chunk_size: int) -> np.ndarray:
-    """Every key of the table now, in key order (one column: the deletions)."""
+    """Every key of the table now, sorted (one column: the deletions). No ORDER BY: the database
+    may then read the keys from any index that holds them, smaller than the table."""
     q = _q(reader)
-    sql = f"SELECT {q(tm.key or '')} AS {q(KEY)} FROM {_from(tm, reader)} ORDER BY {q(tm.key or '')}"
+    sql = f"SELECT {q(tm.key or '')} AS {q(KEY)} FROM {_from(tm, reader)}"
     chunks = [_key_array(c) for c in iter_sql(reader, sql, [KEY], [], chunk_size, own=[KEY])]
-    return np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
+    return np.sort(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.int64)
 
 
 def _key_array(chunk: pa.Table) -> np.ndarray:
@@ -414,10 +417,9 @@ def read_marked(
     Everything that decides between the incremental and the full read happens here, before the
     first chunk: a doubt found later could no longer fall back."""
     writer = store.writer(tm, source_columns)
-    writer.hwm = read_mark(reader, tm)
     try:
         snap = store.load(tm, source_columns)
-        plan = _plan(reader, tm, chunk_size, snap, writer.hwm)
+        plan = _plan(reader, tm, chunk_size, snap)
     except Doubt as why:
         log.info("central %s: full read (%s)", tm.table, why)
         return _full(reader, tm, chunk_size, writer), writer
@@ -428,48 +430,84 @@ def read_marked(
         plan.deleted,
         plan.kept,
     )
+    writer.hwm = plan.hwm
     return _merged(tm, chunk_size, snap, plan, writer), writer
+
+
+class _Mark:
+    """The largest marker value among the rows read (their own values, never the clock)."""
+
+    def __init__(self, reader: Reader, start: Any = None) -> None:
+        self.value = start
+        self.sqlite = reader.dbms == "sqlite"
+
+    def add(self, chunk: pa.Table) -> None:
+        col = chunk.column(MARK)
+        if col.null_count:
+            raise Doubt("the change marker has empty values")
+        if not len(col):
+            return
+        if (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)) and not self.sqlite:
+            # Text compares by the database's collation, not by code points: no safe mark.
+            raise Doubt("the change marker is a text column")
+        top = pc.max(col).as_py()
+        try:
+            if self.value is None or top > self.value:
+                self.value = top
+        except TypeError:
+            raise Doubt("the change marker holds values of several types") from None
 
 
 def _full(reader: Reader, tm: TableMap, chunk_size: int, writer: SnapshotWriter) -> Iterator[pa.Table]:
     names = list(tm.columns)
     last: int | None = None
-    for chunk in iter_sql(
-        reader, _rows_sql(tm, reader, since=False), [*names, KEY], _integers(tm), chunk_size, own=[KEY]
-    ):
+    mark = _Mark(reader)
+    sql = _rows_sql(tm, reader, since=False)
+    for chunk in iter_sql(reader, sql, [*names, KEY, MARK], _integers(tm), chunk_size, own=[KEY, MARK]):
         if not writer.void:
             try:
-                chunk = _with_int_key(chunk)
-                keys = chunk.column(KEY).to_numpy()
+                keyed = _with_int_key(chunk)
+                keys = keyed.column(KEY).to_numpy()
                 if not _increasing(keys, last):
                     raise Doubt("the key is not unique")
                 last = int(keys[-1]) if len(keys) else last
-                writer.write(chunk)
+                mark.add(keyed)
+                keyed = keyed.select([*names, KEY])
+                for start in range(0, max(keyed.num_rows, 1), max(chunk_size, 1)):
+                    writer.write(keyed.slice(start, chunk_size))  # pieces of a chunk's size
             except Doubt as why:
                 writer.abandon(str(why))
         yield chunk.select(names)
+    writer.hwm = mark.value
 
 
 @dataclass
 class _Plan:
-    changed: pa.Table  # rows at or above the mark, key order, with KEY (int64)
-    keys: np.ndarray  # every key now, in order
+    changed: pa.Table  # the rows changed or added since last night, key order, with KEY (int64)
+    keys: np.ndarray  # every key now, sorted
+    alive: np.ndarray  # per row of the snapshot (pieces in turn): its key still exists
+    replaced: np.ndarray  # per row of the snapshot: a changed row takes its place
+    hwm: Any
     deleted: int
     kept: int
 
 
-def _plan(reader: Reader, tm: TableMap, chunk_size: int, snap: Snapshot, hwm_now: Any) -> _Plan:
+def _plan(reader: Reader, tm: TableMap, chunk_size: int, snap: Snapshot) -> _Plan:
     names = [*tm.columns, KEY]
-    if hwm_now is None:
+    top = read_mark(reader, tm)
+    if top is None:
         raise Doubt("the table is empty")
-    if type(hwm_now) is not type(snap.hwm):
+    if type(top) is not type(snap.hwm):
         raise Doubt("the change marker's type changed")
-    if hwm_now < snap.hwm:
+    if top < snap.hwm:
         raise Doubt("the change marker went back (a restored database?)")
     sql = _rows_sql(tm, reader, since=True)
-    chunks = [
-        _with_int_key(c) for c in iter_sql(reader, sql, names, _integers(tm), chunk_size, (snap.hwm,), [KEY])
-    ]
+    mark = _Mark(reader, snap.hwm)
+    chunks = []
+    for c in iter_sql(reader, sql, [*names, MARK], _integers(tm), chunk_size, (snap.hwm,), [KEY, MARK]):
+        c = _with_int_key(c)
+        mark.add(c)
+        chunks.append(c.select(names))
     changed = _combine(chunks, names)
     keys = _keys_now(reader, tm, chunk_size)
     if not _increasing(keys):
@@ -484,14 +522,51 @@ def _plan(reader: Reader, tm: TableMap, chunk_size: int, snap: Snapshot, hwm_now
     )
     if not _increasing(old):
         raise Doubt("the snapshot's keys are out of order")
+    _check_types(tm, snap, changed, reader)
+    # Most nights delete nothing: then the keys are last night's, in one comparison.
+    alive = np.ones(len(old), dtype=bool) if np.array_equal(old, keys) else _member(keys, old)
+    new = ~_member(old, ck)
     # A key now that is neither last night's nor among the changed rows was written with a marker
     # below the mark (a transaction that committed late): the snapshot cannot know its row.
-    appeared = ~_member(old, keys) & ~_member(ck, keys)
-    if appeared.any():
-        raise Doubt(f"{int(appeared.sum())} rows appeared below the high-water mark")
-    _check_types(tm, snap, changed, reader)
-    alive = _member(keys, old)
-    return _Plan(changed, keys, int((~alive).sum()), int((alive & ~_member(ck, old)).sum()))
+    appeared = len(keys) - int(alive.sum()) - int(new.sum())
+    if appeared:
+        raise Doubt(f"{appeared} rows appeared below the high-water mark")
+    changed, ck = _drop_unchanged(tm, snap, old, changed, ck, new)
+    replaced = _member(ck, old)
+    return _Plan(
+        changed, keys, alive, replaced, mark.value, int((~alive).sum()), int((alive & ~replaced).sum())
+    )
+
+
+def _drop_unchanged(
+    tm: TableMap, snap: Snapshot, old: np.ndarray, changed: pa.Table, ck: np.ndarray, new: np.ndarray
+) -> tuple[pa.Table, np.ndarray]:
+    """The rows read again only because their marker equals the mark (``>=``), identical to
+    last night's: left out, so that their pieces stay as they are."""
+    again = np.flatnonzero(~new)
+    if not len(again):
+        return changed, ck
+    # Pieces may differ in null-typed columns: "permissive" gives them the others' type.
+    before = pa.concat_tables(snap.pieces, promote_options="permissive")
+    before = before.take(pa.array(np.searchsorted(old, ck[again])))
+    now = changed.take(pa.array(again))
+    same = np.ones(len(again), dtype=bool)
+    for n in tm.columns:
+        a, b = before.column(n), now.column(n)
+        both_null = _nulls(a) & _nulls(b)
+        if a.type != b.type:  # one side all-null (types were checked): equal only where both are
+            same &= both_null
+        else:
+            same &= np.asarray(pc.fill_null(pc.equal(a, b), False).to_numpy(zero_copy_only=False)) | both_null
+    if not same.any():
+        return changed, ck
+    keep = np.ones(changed.num_rows, dtype=bool)
+    keep[again[same]] = False
+    return changed.filter(pa.array(keep)), ck[keep]
+
+
+def _nulls(col: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _check_types(tm: TableMap, snap: Snapshot, changed: pa.Table, reader: Reader) -> None:
@@ -517,28 +592,33 @@ def _merged(
     names = [*tm.columns, KEY]
     changed = plan.changed
     ck = changed.column(KEY).to_numpy() if changed.num_rows else np.empty(0, dtype=np.int64)
-    pieces = [(path, p) for path, p in zip(snap.paths, snap.pieces, strict=True) if p.num_rows]
+    offsets = np.cumsum([0, *(p.num_rows for p in snap.pieces)])
+    pieces = [
+        (i, path, p) for i, (path, p) in enumerate(zip(snap.paths, snap.pieces, strict=True)) if p.num_rows
+    ]
     # Each changed row goes to the piece whose key range holds it (before the first: the first).
-    firsts = np.array([p.column(KEY)[0].as_py() for _, p in pieces], dtype=np.int64)
+    firsts = np.array([p.column(KEY)[0].as_py() for _, _, p in pieces], dtype=np.int64)
     home = np.maximum(np.searchsorted(firsts, ck, side="right") - 1, 0)
     bounds = np.searchsorted(home, np.arange(len(pieces) + 1))
     big = max(chunk_size, 1) * 2  # a piece that grew past this is cut (inserts pile up at the end)
     yielded = False
-    for i, (path, piece) in enumerate(pieces):
-        keys = piece.column(KEY).to_numpy()
-        keep = _member(plan.keys, keys) & ~_member(ck, keys)
-        lo, hi = int(bounds[i]), int(bounds[i + 1])
-        if keep.all() and hi == lo:
+    for j, (i, path, piece) in enumerate(pieces):
+        keep = plan.alive[offsets[i] : offsets[i + 1]] & ~plan.replaced[offsets[i] : offsets[i + 1]]
+        lo, hi = int(bounds[j]), int(bounds[j + 1])
+        if hi == lo and keep.all():
             writer.link(path, piece.num_rows)
             yielded = True
             yield piece.select(list(tm.columns))
             continue
-        merged = _combine([piece.filter(pa.array(keep)), changed.slice(lo, hi - lo)], names)
-        merged = merged.take(pc.sort_indices(merged, [(KEY, "ascending")]))
-        for start in range(0, merged.num_rows, big if merged.num_rows > big else max(merged.num_rows, 1)):
-            part = merged.slice(start, big if merged.num_rows > big else merged.num_rows)
-            if not part.num_rows:
-                continue
+        kept = piece.filter(pa.array(keep))
+        merged = _combine([kept, changed.slice(lo, hi - lo)], names)
+        # Two runs each in key order: one stable sort of the keys gives the merged order.
+        order = np.argsort(merged.column(KEY).to_numpy(), kind="stable")
+        if hi > lo:
+            merged = merged.take(pa.array(order))
+        step = big if merged.num_rows > big else max(merged.num_rows, 1)
+        for start in range(0, merged.num_rows, step):
+            part = merged.slice(start, step)
             writer.write(part)
             yielded = True
             yield part.select(list(tm.columns))
