@@ -10,6 +10,7 @@ from rules.common import add_years, dmy, dmy1, emit, isin, none, screened, txt
 from rules.registry import DEPENDENCIES, MEMBER, provides, rule
 from rules.screening import recent_disciplines
 from schemas.contract import BADGE_MILESTONES
+from schemas.lists import LISTS
 
 
 def gap_days(activity_gaps: pd.DataFrame, until: pd.Timestamp) -> pd.Series:
@@ -106,7 +107,7 @@ def _withheld_reasons(
     disc = m[["member_code"]].merge(d, on="member_code", how="left")["decided_on"].set_axis(m.index)
     reason = ("bị kỷ luật ngày " + dmy(disc)).where(disc.notna())
     r = removal_findings[
-        removal_findings["list_code"].isin(["REMOVAL_ABSENCE_OR_FEES", "REMOVAL_TWO_YEARS_KHT"])
+        removal_findings["list_code"].isin(LISTS["BADGE_WITHHELD"].depends_on)  # the removal lists
     ]
     on_list = isin(m["member_code"], r["member_code"])
     removal_txt = pd.Series("thuộc danh sách xem xét xóa tên", index=m.index, dtype="string")

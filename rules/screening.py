@@ -19,6 +19,7 @@ from rules.common import (
     txt,
 )
 from rules.registry import DEPENDENCIES, MEMBER, TREE, rule
+from schemas.lists import LISTS
 
 REMOVAL_MONTHS = 3  # "3 tháng trong năm"
 KHT_YEARS = 2  # "hai năm liền" proxied by consecutive KHTNV ratings (configurable, domain.md)
@@ -73,9 +74,7 @@ def screen_not_completed(members: pd.DataFrame, ratings: pd.DataFrame) -> pd.Dat
 @rule("SCREEN_TRANSFER_RULES", scope=TREE, members="screened", transfer_findings=DEPENDENCIES)
 def screen_transfer_rules(members: pd.DataFrame, transfer_findings: pd.DataFrame) -> pd.DataFrame:
     """Member with a TRANSFER_OVERDUE or TRANSFER_DOSSIER_MISSING finding; one per member."""
-    f = transfer_findings[
-        transfer_findings["list_code"].isin(["TRANSFER_OVERDUE", "TRANSFER_DOSSIER_MISSING"])
-    ]
+    f = transfer_findings[transfer_findings["list_code"].isin(LISTS["SCREEN_TRANSFER_RULES"].depends_on)]
     if f.empty:
         return none()
     labels = f["list_code"].map(
