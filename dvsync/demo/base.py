@@ -23,11 +23,7 @@ from dvsync.demo.calendar import (
     previous_award,
     year_of,
 )
-from dvsync.demo.population import (
-    NAT,
-    OUT_OF_SCOPE,
-    PROVINCE,
-)
+from dvsync.demo.population import NAT, OUT_OF_SCOPE, PROVINCE, Members, Orgs
 
 
 def per_code(members: int) -> int:
@@ -78,6 +74,19 @@ class Region:
 
 class DemoBase:
     """The members, organisations and records a Demo builds, and the helpers that change them."""
+
+    # Set by Demo.build and Demo.derive (declared here for the parts that read them).
+    orgs: Orgs
+    m: Members
+    code_pool: list[str]  # member codes not yet used (unknown people, duplicate records)
+    grass: dict[str, str]  # cell -> its grassroots committee
+    kind: dict[str, str]
+    silent: set[str]  # cells that send no workbook
+    submitting: np.ndarray
+    pool: np.ndarray  # the ordinary members plants take from, in a random order
+    cursor: int
+    ids: np.ndarray
+    in_transit: set[int]
 
     def __init__(self, members: int, seed: int, as_of: date, period: str, region: Region | None = None):
         self.n_target = members
