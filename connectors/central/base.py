@@ -195,16 +195,16 @@ def build_select(
     return f"SELECT {', '.join(cols + extra)} FROM {'.'.join(q(p) for p in tm.source)}"
 
 
-def with_parameter(sql: str, clause: str, dialect: Dialect | None) -> str:
-    """``sql`` + ``clause`` whose ``?`` is the one bound parameter, in the driver's own style.
+def with_parameter(head: str, tail: str, dialect: Dialect | None) -> str:
+    """``head`` + the one bound parameter's placeholder, in the driver's own style, + ``tail``.
 
     Values the database gave (a high-water mark) are always bound, never spliced into the SQL.
     """
     style = getattr(dialect, "paramstyle", "qmark") if dialect is not None else "qmark"
     if style == "qmark":
-        return sql + clause
+        return f"{head}?{tail}"
     if style in ("format", "pyformat"):  # psycopg: a '%' of a quoted name must be doubled
-        return (sql + clause).replace("%", "%%").replace("?", "%s")
+        return f"{head.replace('%', '%%')}%s{tail.replace('%', '%%')}"
     raise MappingError(f"kiểu tham số không hỗ trợ: {style}")  # pragma: no cover - no such driver here
 
 
@@ -311,11 +311,13 @@ def iter_sql(
     chunk_size: int,
     params: tuple = (),
     own: Iterable[str] = (),
+    trusted: Iterable[str] = (),
 ) -> Iterator[pa.Table]:
     """The rows of ``sql`` (columns ``names``) in Arrow chunks, column-wise where the reader can
-    (``integers`` stay integers if all their values are; ``own``: the same, judged on their own)."""
+    (``integers`` stay integers if all their values are; ``own``: the same, judged on their own;
+    ``trusted``: integers by construction)."""
     if hasattr(reader, "iter_arrow"):
-        for batch in reader.iter_arrow(sql, names, list(integers), params, list(own)):
+        for batch in reader.iter_arrow(sql, names, list(integers), params, list(own), list(trusted)):
             yield pa.Table.from_batches([batch])
         return
     for rows in reader.stream(sql, chunk_size, params):

@@ -29,7 +29,7 @@ from connectors.central.base import (
     probe_sql,
     redact,
 )
-from connectors.central.incremental import SnapshotStore, SnapshotWriter, read_marked
+from connectors.central.incremental import ROWID, SnapshotStore, SnapshotWriter, read_marked
 from connectors.central.sqlalchemy_reader import _open_sqlalchemy
 from connectors.central.sqlite_arrow import _arrow_sqlite_path, _SqliteArrowReader
 from schemas.contract import CENTRAL_INTEGER_COLUMNS, CENTRAL_TABLES
@@ -116,7 +116,7 @@ def _resolve_columns(
         marker, key = tm.marker, tm.key
         if marker and key:
             # SQLite's implicit rowid is a key the probe does not list.
-            rowid = reader.dbms == "sqlite" and key.lower() in ("rowid", "_rowid_", "oid")
+            rowid = "sqlite" in reader.dbms.lower() and key.lower() in ROWID
             missing = [n for n in (marker, key) if n.lower() not in actual and not (n == key and rowid)]
             if missing:
                 log.info("central %s: full read (column %s not in %s)", t, ", ".join(missing), tm.source_name)

@@ -332,12 +332,22 @@ def _rows_sql(tm: TableMap, reader: Reader, since: bool) -> str:
     sql = build_select(tm, dialect=reader.dialect, also={KEY: tm.key or "", MARK: tm.marker or ""})
     order = f" ORDER BY {q(tm.key or '')}"
     if since:
-        return with_parameter(sql, f" WHERE {q(tm.marker or '')} >= ?{order}", reader.dialect)
+        return with_parameter(f"{sql} WHERE {q(tm.marker or '')} >= ", order, reader.dialect)
     return sql + order
 
 
 def _integers(tm: TableMap) -> list[str]:
     return CENTRAL_INTEGER_COLUMNS.get(tm.table, [])
+
+
+ROWID = ("rowid", "_rowid_", "oid")
+
+
+def _own(tm: TableMap, reader: Reader) -> dict[str, list[str]]:
+    """How the column-wise SQLite reader judges the key and the marker: SQLite's rowid is an
+    integer by construction (no scan to check it); any other key is checked on its own."""
+    rowid = "sqlite" in reader.dbms.lower() and (tm.key or "").lower() in ROWID
+    return {"own": [MARK] if rowid else [KEY, MARK], "trusted": [KEY] if rowid else []}
 
 
 def read_mark(reader: Reader, tm: TableMap) -> Any:
@@ -351,7 +361,12 @@ def _keys_now(reader: Reader, tm: TableMap, chunk_size: int) -> np.ndarray:
     may then read the keys from any index that holds them, smaller than the table."""
     q = _q(reader)
     sql = f"SELECT {q(tm.key or '')} AS {q(KEY)} FROM {_from(tm, reader)}"
-    chunks = [_key_array(c) for c in iter_sql(reader, sql, [KEY], [], chunk_size, own=[KEY])]
+    judged = _own(tm, reader)
+    own = [n for n in judged["own"] if n == KEY]
+    chunks = [
+        _key_array(c)
+        for c in iter_sql(reader, sql, [KEY], [], chunk_size, own=own, trusted=judged["trusted"])
+    ]
     return np.sort(np.concatenate(chunks)) if chunks else np.empty(0, dtype=np.int64)
 
 
@@ -439,7 +454,7 @@ class _Mark:
 
     def __init__(self, reader: Reader, start: Any = None) -> None:
         self.value = start
-        self.sqlite = reader.dbms == "sqlite"
+        self.sqlite = "sqlite" in reader.dbms.lower()
 
     def add(self, chunk: pa.Table) -> None:
         col = chunk.column(MARK)
@@ -463,7 +478,7 @@ def _full(reader: Reader, tm: TableMap, chunk_size: int, writer: SnapshotWriter)
     last: int | None = None
     mark = _Mark(reader)
     sql = _rows_sql(tm, reader, since=False)
-    for chunk in iter_sql(reader, sql, [*names, KEY, MARK], _integers(tm), chunk_size, own=[KEY, MARK]):
+    for chunk in iter_sql(reader, sql, [*names, KEY, MARK], _integers(tm), chunk_size, **_own(tm, reader)):
         if not writer.void:
             try:
                 keyed = _with_int_key(chunk)
@@ -504,7 +519,9 @@ def _plan(reader: Reader, tm: TableMap, chunk_size: int, snap: Snapshot) -> _Pla
     sql = _rows_sql(tm, reader, since=True)
     mark = _Mark(reader, snap.hwm)
     chunks = []
-    for c in iter_sql(reader, sql, [*names, MARK], _integers(tm), chunk_size, (snap.hwm,), [KEY, MARK]):
+    for c in iter_sql(
+        reader, sql, [*names, MARK], _integers(tm), chunk_size, (snap.hwm,), **_own(tm, reader)
+    ):
         c = _with_int_key(c)
         mark.add(c)
         chunks.append(c.select(names))

@@ -77,10 +77,12 @@ class _SqliteArrowReader:
         integers: Iterable[str] = (),
         params: tuple = (),
         own: Iterable[str] = (),
+        trusted: Iterable[str] = (),
     ) -> Iterator[pa.RecordBatch]:
         """The rows of ``sql`` in Arrow batches of at most BATCH_ROWS (memory holds one);
         ``params``: the values of its ``?`` placeholders; ``own``: integer columns judged on their
-        own (a key), not with ``integers``."""
+        own (a key), not with ``integers``; ``trusted``: integer columns by construction (a
+        rowid), not judged at all."""
         q = '"{}"'.format
         # Integer columns (years, flags) stay integers when every value is one, as sqlite3 gives them.
         groups = [
@@ -94,7 +96,7 @@ class _SqliteArrowReader:
 
         if groups and odd([n for g in groups for n in g]):  # one scan when all is well
             groups = [g for g in groups if not odd(g)]
-        ints = [n for g in groups for n in g]
+        ints = [n for g in groups for n in g] + [n for n in trusted if n in names]
         cast = ", ".join(q(n) if n in ints else f"CAST({q(n)} AS TEXT) AS {q(n)}" for n in names)
         text = f"'{SENTINEL}'"
         marker = ", ".join(f"{0 if n in ints else text} AS {q(n)}" for n in names)

@@ -36,20 +36,26 @@ def _mapping(folder: Path, key: str, schema: str | None = None, tables: list[str
     return path
 
 
-def _add_markers(conn: sa.Connection, key: str, tables: list[str] = MARKED) -> None:
+# The marker: a number (a rowversion) or a last-modified timestamp (PostgreSQL), as SQL that
+# turns a key into a step above the largest value.
+STEPS = {"BIGINT": "{k}", "TIMESTAMP": "{k} * INTERVAL '1 second'"}
+
+
+def _add_markers(conn: sa.Connection, key: str, tables: list[str] = MARKED, kind: str = "BIGINT") -> None:
+    start = "0" if kind == "BIGINT" else "TIMESTAMP '2026-01-01 00:00:00'"
     for t in tables:
-        conn.exec_driver_sql(f"ALTER TABLE {t} ADD COLUMN rv BIGINT")
-        conn.exec_driver_sql(f"UPDATE {t} SET rv = {key}")
+        conn.exec_driver_sql(f"ALTER TABLE {t} ADD COLUMN rv {kind}")
+        conn.exec_driver_sql(f"UPDATE {t} SET rv = {start} + {STEPS[kind].format(k=key)}")
 
 
-def _night(conn: sa.Connection, key: str, n: int) -> None:
+def _night(conn: sa.Connection, key: str, n: int, kind: str = "BIGINT") -> None:
     """One day of changes in the central database: updates, inserts and deletes, each written
     with a marker above every earlier one."""
     k = key
     conn = conn.execution_options(no_parameters=True)  # '%' is the modulo here, not a placeholder
 
     def bump(t: str) -> str:
-        return f"(SELECT MAX(rv) FROM {t}) + {k}"
+        return f"(SELECT MAX(rv) FROM {t}) + {STEPS[kind].format(k=k)}"
 
     cols = {t: ", ".join(CENTRAL_TABLES[t]) for t in MARKED}
     conn.exec_driver_sql(
@@ -275,8 +281,8 @@ def test_mapping_names_marker_and_key_together(tmp_path: Path) -> None:
 # --- PostgreSQL (psycopg and ODBC) ------------------------------------------------------------------
 
 
-@pytest.fixture
-def pg_central(demo_small: Path, tmp_path: Path):
+@pytest.fixture(params=["BIGINT", "TIMESTAMP"])
+def pg_central(demo_small: Path, tmp_path: Path, request):
     try:
         make_engine(PG_URL).connect().close()
     except Exception as exc:  # noqa: BLE001
@@ -288,9 +294,9 @@ def pg_central(demo_small: Path, tmp_path: Path):
         conn.exec_driver_sql(f'SET search_path TO "{schema}"')
         for t in MARKED:
             conn.exec_driver_sql(f"ALTER TABLE {t} ADD COLUMN id BIGSERIAL PRIMARY KEY")
-        _add_markers(conn, "id")
+        _add_markers(conn, "id", kind=request.param)
     try:
-        yield engine, schema
+        yield engine, schema, request.param
     finally:
         engine.dispose()
         drop_schema(PG_URL, schema)
@@ -299,7 +305,7 @@ def pg_central(demo_small: Path, tmp_path: Path):
 @pytest.mark.parametrize("driver", ["psycopg", "odbc"])
 def test_postgresql_nights_equal_full_reads(pg_central, tmp_path: Path, driver: str, caplog) -> None:
     caplog.set_level(logging.INFO, logger="dvsync.central")
-    engine, schema = pg_central
+    engine, schema, kind = pg_central
     url = PG_URL if driver == "psycopg" else PG_ODBC
     state, work = tmp_path / "state", tmp_path / "work"
     mapping = _mapping(tmp_path, "id", schema)
@@ -310,7 +316,7 @@ def test_postgresql_nights_equal_full_reads(pg_central, tmp_path: Path, driver: 
     for n in (1, 2):
         with engine.begin() as conn:
             conn.exec_driver_sql(f'SET search_path TO "{schema}"')
-            _night(conn, "id", n)
+            _night(conn, "id", n, kind)
         got = _read(url, mapping, state, work)
         assert _modes(caplog) == dict.fromkeys(MARKED, "incremental"), n
         # PostgreSQL has no stable order without ORDER BY: the reference is a full read of the
@@ -319,6 +325,8 @@ def test_postgresql_nights_equal_full_reads(pg_central, tmp_path: Path, driver: 
         plain = read_central(url, mapping=plain_mapping, retries=0)
         for t in MARKED:  # and the same rows as an unmarked read, in its own order
             assert _rows(pd.concat([g[t][CENTRAL_TABLES[t]] for g in got if t in g])) == _rows(plain[t]), t
+    hwm = json.loads((state / "members.json").read_text(encoding="utf-8"))["hwm"]
+    assert hwm["type"] == {"BIGINT": "int", "TIMESTAMP": "datetime"}[kind]
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple]:
