@@ -29,17 +29,22 @@ import shutil
 import sqlite3
 import statistics
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 
 from connectors.central import read_central
 from connectors.spill import PartitionSpill
 from schemas.contract import CENTRAL_TABLES
 from schemas.settings import DEFAULT_PARTITION_MEMBERS
 
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-def prepare(data: Path, work: Path, tables: list[str], index: bool) -> tuple[str, Path]:
+
+def prepare(data: Path, work: Path, tables: list[str], index: bool) -> tuple[str, Path, Path | None]:
+    """The SQLite copy with its markers: (url, the marked mapping, the plain mapping)."""
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -51,22 +56,63 @@ def prepare(data: Path, work: Path, tables: list[str], index: bool) -> tuple[str
             conn.execute(f"UPDATE {t} SET rv = rowid")
             if index:
                 conn.execute(f"CREATE INDEX {t}_rv ON {t} (rv)")
+    return f"sqlite:///{db}", _mapping(work, tables, "rowid"), None
+
+
+def prepare_pg(data: Path, work: Path, tables: list[str], index: bool, schema: str) -> tuple[str, Path, Path]:
+    """The same in a PostgreSQL schema (database ``test``): a BIGSERIAL primary key ``id``."""
+    from connectors.central import copy_tables
+
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    copy_tables(f"sqlite:///{data / 'central.sqlite'}", PG_URL, schema=schema)
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        for t in tables:
+            conn.exec_driver_sql(f'ALTER TABLE "{schema}".{t} ADD COLUMN id BIGSERIAL PRIMARY KEY')
+            conn.exec_driver_sql(f'ALTER TABLE "{schema}".{t} ADD COLUMN rv BIGINT')
+            conn.exec_driver_sql(f'UPDATE "{schema}".{t} SET rv = id')
+            if index:
+                conn.exec_driver_sql(f'CREATE INDEX ON "{schema}".{t} (rv)')
+    with engine.connect() as conn:  # the UPDATE left a dead copy of every row: as autovacuum would
+        auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for t in tables:
+            auto.exec_driver_sql(f'VACUUM ANALYZE "{schema}".{t}')
+    engine.dispose()
+    plain = work / "plain.yaml"
+    plain.write_text(json.dumps({"schema": schema}), encoding="utf-8")
+    return PG_URL, _mapping(work, tables, "id", schema), plain
+
+
+def _mapping(work: Path, tables: list[str], key: str, schema: str | None = None) -> Path:
     mapping = work / "mapping.yaml"
-    doc = {"tables": {t: {"change_marker": "rv", "key": "rowid"} for t in tables}}
-    mapping.write_text(json.dumps(doc), encoding="utf-8")
-    return f"sqlite:///{db}", mapping
+    doc: dict = {"tables": {t: {"change_marker": "rv", "key": key} for t in tables}}
+    if schema:
+        doc["schema"] = schema
+    mapping.write_text(json.dumps(doc), encoding="utf-8")  # JSON is YAML
+    return mapping
 
 
-def change_members(url: str, fraction: float) -> int:
-    """Update ``fraction`` of the member rows, spread over the table (every k-th rowid)."""
+def change_members(url: str, fraction: float, schema: str | None) -> int:
+    """Update ``fraction`` of the member rows, spread over the table (every k-th key); then
+    VACUUM ANALYZE on PostgreSQL, as autovacuum would after such an update."""
     step = max(round(1 / fraction), 1)
-    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
-        top = conn.execute("SELECT MAX(rv) FROM members").fetchone()[0]
-        cur = conn.execute(
-            "UPDATE members SET full_name = full_name || ' Văn', rv = ? + rowid WHERE rowid % ? = 0",
-            (top, step),
-        )
-        return cur.rowcount
+    table, key = (f'"{schema}".members', "id") if schema else ("members", "rowid")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        top = conn.execute(sa.text(f"SELECT MAX(rv) FROM {table}")).scalar()
+        n = conn.execute(
+            sa.text(
+                f"UPDATE {table} SET full_name = full_name || ' Văn', rv = :top + {key} WHERE {key} % :step = 0"
+            ),
+            {"top": top, "step": step},
+        ).rowcount
+    if schema:
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(f"VACUUM ANALYZE {table}")
+    engine.dispose()
+    return n
 
 
 def extract(url: str, mapping: Path | None, state: Path | None, spill_dir: Path) -> dict:
@@ -100,29 +146,61 @@ def main() -> None:
     ap.add_argument("--changed", type=float, default=0.01, help="fraction of member rows updated")
     ap.add_argument("--tables", choices=["all", "members"], default="all", help="which tables are marked")
     ap.add_argument("--index", action="store_true", help="index the marker column")
+    ap.add_argument("--postgres", action="store_true", help="central in PostgreSQL (database test)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     tables = list(CENTRAL_TABLES) if args.tables == "all" else ["members"]
 
-    url, mapping = prepare(args.data, args.work, tables, args.index)
+    schema = f"dvsync_bench_inc_{uuid.uuid4().hex[:8]}" if args.postgres else None
+    if schema:
+        url, mapping, plain_mapping = prepare_pg(args.data, args.work, tables, args.index, schema)
+    else:
+        url, mapping, plain_mapping = prepare(args.data, args.work, tables, args.index)
+    try:
+        measure(args, url, mapping, plain_mapping, tables, schema)
+    finally:
+        if schema:
+            from connectors.central import drop_schema
+
+            drop_schema(PG_URL, schema)
+
+
+def measure(
+    args: argparse.Namespace,
+    url: str,
+    mapping: Path,
+    plain_mapping: Path | None,
+    tables: list[str],
+    schema: str | None,
+) -> None:
     baseline = args.work / "state-baseline"
     extract(url, mapping, baseline, args.work / "spill")  # last night
-    changed = change_members(url, args.changed)
-    plain = extract(url, None, None, args.work / "spill")
+    changed = change_members(url, args.changed, schema)
+    plain = extract(url, plain_mapping, None, args.work / "spill")
     state = args.work / "state"
     shutil.copytree(baseline, state)
-    same(extract(url, mapping, state, args.work / "spill")["frames"], plain["frames"])
+    got = extract(url, mapping, state, args.work / "spill")["frames"]
+    # The reference: a plain read on SQLite (rowid order); a full read of the marked tables (key
+    # order) on PostgreSQL, whose plain order is the heap's.
+    same(
+        got,
+        plain["frames"]
+        if not schema
+        else extract(url, mapping, args.work / "fresh", args.work / "spill")["frames"],
+    )
+    shutil.rmtree(args.work / "fresh", ignore_errors=True)
     members = len(plain["frames"][0].get("members", [])) or sum(
         len(p["members"]) for p in plain["frames"][1:]
     )
     print(
-        f"{members} members, {changed} member rows changed; marked: {', '.join(tables)}"
-        f"{' (marker indexed)' if args.index else ''}; frames equal"
+        f"{'PostgreSQL (psycopg)' if schema else 'SQLite (ADBC)'}: {members} members, {changed} member rows "
+        f"changed; marked: {', '.join(tables)}{' (marker indexed)' if args.index else ''}"
+        "; frames equal"
     )
 
     runs: dict[str, list[dict]] = {"plain": [], "first": [], "incremental": []}
     for _ in range(args.reps):
-        runs["plain"].append(extract(url, None, None, args.work / "spill"))
+        runs["plain"].append(extract(url, plain_mapping, None, args.work / "spill"))
         shutil.rmtree(state, ignore_errors=True)
         runs["first"].append(extract(url, mapping, state, args.work / "spill"))
         shutil.rmtree(state, ignore_errors=True)

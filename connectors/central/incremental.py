@@ -4,25 +4,27 @@ full once, kept as a columnar snapshot, and afterwards read as what changed sinc
 
 Layout under the state folder (``<out>/.state/central/``):
 
-- ``<table>.json``: the manifest: format, which central database and mapping it belongs to, the
-  source's columns, the high-water mark (the largest marker value of the rows read, from the
-  database, never the clock), and the generation folder with its pieces;
+- ``<table>.json``: the manifest: format, which central database (a digest of its address
+  without credentials) and mapping it belongs to, the source table's columns, the high-water
+  mark (the largest marker value among the rows read: the database's own values, never the
+  clock), and the generation folder with its pieces;
 - ``<table>-<generation>/piece-NNNNNN.arrow``: the rows in key order, as Arrow IPC files (memory
   mapped, read without a copy), each with the key in ``_dvsync_key``.
 
 A night writes a new generation beside the old one and makes it current by replacing the
-manifest (temp file + ``os.replace``) only once the whole extraction has succeeded: a crash at
-any point leaves the previous snapshot as it was. Unchanged pieces are hard-linked, not copied.
+manifest (temp file, fsync, ``os.replace``) only once the whole extraction has succeeded: a
+crash at any point leaves the previous snapshot as it was. Unchanged pieces are hard-linked.
 
 The next night, in the same read-only snapshot as every other table: the rows whose marker is at
-or above the mark (``>=``: a row written in the same instant after the read is not missed), the
-key column in full (deletions), merged into the snapshot piece by piece (upsert by key, deleted
-keys dropped), in key order. A marked table is read in key order on every night (``ORDER BY``
-its key, which the primary key's index serves), so the frame equals a full read row for row,
-with the same types; ``_record`` numbers follow that order. Any doubt (no snapshot, another
-central database, the mapping or the source's columns changed, a marker that went back, a key
-that is not a unique integer, a row that appeared below the mark, a column whose type changed,
-an unreadable snapshot) means a full read, with one log line saying why.
+or above the mark (``>=``: a row written in the same instant after last night's read is not
+missed; those read again unchanged are left out), the key column in full (deletions), merged
+into the snapshot piece by piece (upsert by key, deleted keys dropped). A marked table is read
+in key order on every night (``ORDER BY`` its key, which the primary key's index serves), so the
+frame equals a full read row for row, with the same types; ``_record`` numbers follow that
+order. Any doubt (no snapshot, another central database, the mapping or the source's columns
+changed, a marker that went back, is empty or is text outside SQLite, a key that is not a unique
+integer, a row that appeared below the mark, a column whose type changed, an unreadable
+snapshot) means a full read, with one log line saying why.
 """
 
 from __future__ import annotations
@@ -44,7 +46,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.central.base import Reader, TableMap, build_select, iter_sql, log, redact, with_parameter
+from connectors.central.base import (
+    Reader,
+    TableMap,
+    _ansi_dialect,
+    build_select,
+    iter_sql,
+    log,
+    redact,
+    with_parameter,
+)
 from schemas.contract import CENTRAL_INTEGER_COLUMNS
 
 KEY = "_dvsync_key"
@@ -314,8 +325,6 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _q(reader: Reader):  # noqa: ANN202 - the dialect's identifier quoting
-    from connectors.central.base import _ansi_dialect
-
     return (reader.dialect or _ansi_dialect()).identifier_preparer.quote_identifier
 
 
@@ -326,8 +335,7 @@ def _from(tm: TableMap, reader: Reader) -> str:
 
 def _rows_sql(tm: TableMap, reader: Reader, since: bool) -> str:
     """The table's SELECT with its key and marker (``_dvsync_key``, ``_dvsync_mark``), in key
-    order; ``since``: only the rows
-    whose marker is at or above a bound parameter."""
+    order; ``since``: only the rows whose marker is at or above a bound parameter."""
     q = _q(reader)
     sql = build_select(tm, dialect=reader.dialect, also={KEY: tm.key or "", MARK: tm.marker or ""})
     order = f" ORDER BY {q(tm.key or '')}"
