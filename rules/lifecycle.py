@@ -86,18 +86,20 @@ def night(previous: pd.DataFrame, seen: pd.Series, as_of: str) -> pd.DataFrame:
     """Tonight's events from the previous night's: each finding seen ``new`` or ``open`` (in the
     order of ``seen``), then each finding open at the previous night and not seen, ``resolved``
     (by id). ``first_seen``: kept while open, tonight for a new case."""
-    was_open = previous[previous["status"].isin(OPEN)]
-    since = dict(zip(was_open["finding_id"], was_open["first_seen"], strict=True))
-    ids = pd.Series(seen, dtype="string").reset_index(drop=True)
-    is_open = ids.isin(list(since))
+    was_open = previous[_isin(previous["status"], OPEN)]
+    ids = _objects(seen)
+    at = _index(was_open["finding_id"]).get_indexer(ids)
+    is_open = at >= 0
+    first = np.full(len(ids), as_of, dtype=object)
+    first[is_open] = _objects(was_open["first_seen"])[at[is_open]]
     seen_events = pd.DataFrame(
         {
-            "finding_id": ids,
+            "finding_id": pd.Series(ids, dtype="string"),
             "status": pd.Series(np.where(is_open, "open", "new"), dtype="string"),
-            "first_seen": ids.map(since).astype("string").where(is_open, as_of),
+            "first_seen": pd.Series(first, dtype="string"),
         }
     )
-    gone = was_open[~was_open["finding_id"].isin(ids)].sort_values("finding_id")
+    gone = was_open[~_isin(was_open["finding_id"], ids)].sort_values("finding_id")
     resolved = pd.DataFrame(
         {
             "finding_id": gone["finding_id"].astype("string"),
@@ -154,7 +156,7 @@ def decide(
         gone = gone[_changed(gone, stored, [c for c in ROW_COLUMNS if c != "last_run_id"])]
         gone = gone.assign(last_run_id=run_id).astype({"last_run_id": "string"})
         # Seen by an earlier attempt of tonight but not by this one: back to the state before.
-        back = set(history.attempt) - set(ids) - set(resolved["finding_id"])
+        back = set(history.attempt) - set(_objects(ids)) - set(_objects(resolved["finding_id"]))
         reverted, delete = rebuild(findings, stored, history.earlier, sorted(back), scope=scope, as_of=as_of)
         write = pd.concat(
             [f.reindex(columns=ROW_COLUMNS) for f in (seen_rows, gone, reverted) if len(f)] or [write],
@@ -195,12 +197,13 @@ def rebuild(
     first_seen, run_id): the columns of the night that last saw each finding (``findings`` of
     night ``as_of``, else the stored row), the state of its latest event. Returns the rows that
     change and the ids to delete (stored, but no event left)."""
-    ev = events[events["finding_id"].isin(ids)].sort_values(["finding_id", "as_of"], kind="stable")
+    ids = _objects(ids)
+    ev = events[_isin(events["finding_id"], ids)].sort_values(["finding_id", "as_of"], kind="stable")
     last = ev.groupby("finding_id", sort=False).tail(1).set_index("finding_id")
     seen_on = ev[ev["status"] != "resolved"].groupby("finding_id")["as_of"].max()
-    known = set(stored["finding_id"])
-    delete = [i for i in ids if i not in last.index and i in known]
-    kept = [i for i in ids if i in last.index]
+    has_events = _isin(ids, last.index)
+    delete = ids[~has_events & _isin(ids, stored["finding_id"])].tolist()
+    kept = ids[has_events]
     state = pd.DataFrame(
         {
             "status": last["status"].reindex(kept),
@@ -213,8 +216,7 @@ def rebuild(
     ).astype("string")
     tonight = (state["last_seen"] == as_of).fillna(False).to_numpy(dtype=bool)
     # Seen tonight: tonight's columns (those it has), the night's as_of.
-    mine = normalized(findings, scope=scope)
-    mine = mine[mine["finding_id"].isin(state.index[tonight])]
+    mine = normalized(findings[_isin(findings["finding_id"], state.index[tonight])], scope=scope)
     mine = mine.assign(**_state_of(state, mine["finding_id"]), as_of=as_of).astype({"as_of": "string"})
     mine = mine[_changed(mine, stored, list(mine.columns))]
     # Last seen before: the stored row (a finding never stored has nothing to rebuild from).
@@ -243,32 +245,49 @@ def normalized(frame: pd.DataFrame, scope: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
 
 
+def _objects(values: Any) -> np.ndarray:
+    """Values as a numpy array of Python objects (missing = None): hash lookups and set
+    operations on them run in C, where pyarrow-backed strings are walked one by one in Python."""
+    if isinstance(values, pd.Series | pd.Index):
+        return values.to_numpy(dtype=object, na_value=None)
+    return np.asarray(list(values) if isinstance(values, set | frozenset) else values, dtype=object)
+
+
+def _index(values: Any) -> pd.Index:
+    """An Index of Python objects (pandas would infer the pyarrow-backed ``str`` dtype)."""
+    return pd.Index(_objects(values), dtype=object)
+
+
+def _isin(values: Any, among: Any) -> np.ndarray:
+    """``values.isin(among)`` as a boolean array, by hash table."""
+    return _index(values).isin(_objects(among))
+
+
 def _state_of(state: pd.DataFrame, ids: pd.Series) -> dict[str, Any]:
     """The columns of ``state`` for ``ids``, as arrays (assigned by position)."""
-    return {c: state[c].reindex(ids.to_numpy()).array for c in state.columns}
+    at = _index(state.index).get_indexer(_objects(ids))
+    return {c: state[c].array.take(at) for c in state.columns}
 
 
 def _rows_of(stored: pd.DataFrame, ids: Any) -> pd.DataFrame:
     """The stored rows of ``ids``, in the order of ``ids`` (those stored)."""
-    at = stored.reset_index(drop=True).set_index("finding_id")
-    ids = [i for i in ids if i in at.index]
-    return at.loc[ids].reset_index() if ids else stored.iloc[0:0].reset_index(drop=True)
+    at = _index(stored["finding_id"]).get_indexer(_objects(ids))
+    return stored.iloc[at[at >= 0]].reset_index(drop=True)
 
 
 def _changed(rows: pd.DataFrame, stored: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """Which ``rows`` are not stored, or differ from the stored row in any of ``columns``."""
-    before = stored.drop_duplicates("finding_id").set_index("finding_id").reindex(rows["finding_id"])
-    out = ~rows["finding_id"].isin(stored["finding_id"]).to_numpy()
+    """Which ``rows`` are not stored, or differ from the stored row in any of ``columns``
+    (missing equals missing)."""
+    at = _index(stored["finding_id"]).get_indexer(_objects(rows["finding_id"]))
+    out = at < 0
     for c in columns:
         if c == "finding_id":
             continue
-        a = pd.array(rows[c].astype("string").to_numpy(), dtype="string")
-        b = pd.array(
-            before[c].astype("string").to_numpy() if c in before.columns else [pd.NA] * len(rows),
-            dtype="string",
-        )
-        same = (a == b).fillna(False).to_numpy(dtype=bool) | (a.isna() & b.isna())
-        out |= ~same
+        a = _objects(rows[c])
+        b = np.full(len(rows), None, dtype=object)
+        if c in stored.columns:
+            b[~out] = _objects(stored[c])[at[~out]]
+        out |= a != b  # element-wise on objects: None == None, str == str
     return out
 
 
