@@ -92,7 +92,7 @@ class WorkbookResult:
     ``quarantine``: rejected rows, columns schemas.contract.QUARANTINE_COLUMNS.
     ``error``: a file-level fault (Vietnamese message naming the file); then ``tables`` is empty.
     ``rows``: instead of ``tables``, where the workbook's rows sit in the chunk of workbooks it was
-    validated with (``connectors.workbooks.chunk_rows``): the nightly flow hands chunks to the
+    validated with (``connectors.workbooks.ChunkRows``): the nightly flow hands chunks to the
     store whole, never splitting them into a frame per workbook and sheet.
     """
 
