@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import shutil
 import sqlite3
@@ -140,14 +141,24 @@ def spread(values: list[float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, required=True)
+    ap.add_argument("--data", type=Path, help="the demo data set (not with --once)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/dvsync-bench-incremental"))
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--changed", type=float, default=0.01, help="fraction of member rows updated")
     ap.add_argument("--tables", choices=["all", "members"], default="all", help="which tables are marked")
     ap.add_argument("--index", action="store_true", help="index the marker column")
     ap.add_argument("--postgres", action="store_true", help="central in PostgreSQL (database test)")
+    ap.add_argument(
+        "--once",
+        choices=["plain", "incremental"],
+        help="one extraction on the SQLite --work left by a run (for farm-bench: whole processes)",
+    )
     args = ap.parse_args()
+    if args.once:
+        once(args.work, args.once)
+        return
+    if args.data is None:
+        ap.error("--data is needed")
     logging.basicConfig(level=logging.WARNING)
     tables = list(CENTRAL_TABLES) if args.tables == "all" else ["members"]
 
@@ -163,6 +174,19 @@ def main() -> None:
             from connectors.central import drop_schema
 
             drop_schema(PG_URL, schema)
+
+
+def once(work: Path, how: str) -> None:
+    """One extraction as a whole process would run it: last night's snapshots hard-linked afresh
+    (the read never writes into a file it did not create)."""
+    url = f"sqlite:///{work / 'central.sqlite'}"
+    state = None
+    if how == "incremental":
+        state = work / "state-once"
+        shutil.rmtree(state, ignore_errors=True)
+        shutil.copytree(work / "state-baseline", state, copy_function=os.link)
+    r = extract(url, work / "mapping.yaml" if state else None, state, work / "spill-once")
+    print(f"{how}: {r['wall']:.2f} s, CPU {r['cpu']:.2f} s")
 
 
 def measure(

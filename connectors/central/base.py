@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -324,6 +325,22 @@ def iter_sql(
         chunk = chunk_to_arrow(names, rows)
         del rows  # the Python objects of this chunk go now, not after the next fetch
         yield chunk
+
+
+def fetch_ints(cursor: Any, sql: str, chunk_size: int) -> np.ndarray:
+    """One integer column through a DBAPI cursor, batch by batch into numpy (no Arrow or
+    SQLAlchemy object per row). ValueError/TypeError if a value is not an integer."""
+    parts = []
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(chunk_size):
+            values = [r[0] for r in rows]
+            if not all(type(v) is int for v in values):  # numpy would turn 1.5 or "7" into 1 and 7
+                raise ValueError("not an integer")
+            parts.append(np.fromiter(values, dtype=np.int64, count=len(values)))
+    finally:
+        cursor.close()
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 def _pandas_type(t: pa.DataType) -> Any:

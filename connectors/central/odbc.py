@@ -13,9 +13,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+import numpy as np
 import pyodbc
 
-from connectors.central.base import MSSQL_FALLBACK, MSSQL_SNAPSHOT_ALLOWED, log, snapshot_statements
+from connectors.central.base import (
+    MSSQL_FALLBACK,
+    MSSQL_SNAPSHOT_ALLOWED,
+    fetch_ints,
+    log,
+    snapshot_statements,
+)
 
 LOGIN_TIMEOUT = 15  # seconds; a refused or filtered port must fail fast enough to retry
 
@@ -95,6 +102,10 @@ class OdbcReader:
     def scalar(self, sql: str, params: tuple = ()) -> Any:
         row = self.cnxn.cursor().execute(sql, *params).fetchone()
         return row[0] if row else None
+
+    def int_column(self, sql: str, chunk_size: int) -> np.ndarray:
+        """One integer column (a marked table's keys) straight from the cursor's batches."""
+        return fetch_ints(self.cnxn.cursor(), sql, chunk_size)
 
     def stream(self, sql: str, chunk_size: int, params: tuple = ()) -> Iterator[list[tuple]]:
         cur = self.cnxn.cursor()

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
@@ -17,6 +18,7 @@ from connectors.central.base import (
     MSSQL_SNAPSHOT_ALLOWED,
     Reader,
     _one_line,
+    fetch_ints,
     log,
     redact,
     snapshot_statements,
@@ -137,6 +139,35 @@ class _SAReader:
         if params:
             return self.conn.exec_driver_sql(sql, params).scalar()
         return self.conn.exec_driver_sql(sql).scalar()
+
+    def int_column(self, sql: str, chunk_size: int) -> np.ndarray:
+        """One integer column of ``sql`` (a marked table's keys), in this snapshot, without a
+        Python object per value where the driver allows: COPY on PostgreSQL (psycopg), the DBAPI
+        cursor's own batches elsewhere (no SQLAlchemy result per row). ValueError if a value is
+        not an integer."""
+        raw = self.conn.connection.driver_connection  # the transaction's own connection
+        if self.dbms == "postgresql" and hasattr(raw, "pgconn"):
+            import pyarrow as pa
+            import pyarrow.csv as pacsv
+
+            with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT") as copy:
+                data = b"".join(bytes(block) for block in copy)
+            if not data:
+                return np.empty(0, dtype=np.int64)
+            try:
+                table = pacsv.read_csv(
+                    pa.BufferReader(data),
+                    read_options=pacsv.ReadOptions(column_names=["k"]),
+                    parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False),
+                    convert_options=pacsv.ConvertOptions(column_types={"k": pa.int64()}, null_values=["\\N"]),
+                )
+            except pa.ArrowInvalid as exc:
+                raise ValueError(str(exc)) from None
+            col = table.column("k")
+            if col.null_count:
+                raise ValueError("empty key")
+            return col.to_numpy()
+        return fetch_ints(raw.cursor(), sql, chunk_size)
 
     def stream(self, sql: str, chunk_size: int, params: tuple = ()) -> Iterator[list[tuple]]:
         # stream_results: a server-side cursor on PostgreSQL (psycopg named cursor); pyodbc and
