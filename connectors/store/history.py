@@ -79,11 +79,11 @@ class HistoryStore(StoreBase):
                 conn.execute(sa.select(ev.finding_id).where(ev.scope == scope, ev.as_of == as_of)).scalars()
             )
             conn.execute(EVENTS.delete().where(ev.scope == scope, ev.as_of == as_of))
-            was_open = previous.loc[previous["status"].isin(lifecycle.OPEN), "finding_id"]
-            involved = (
-                [*ids, *was_open, *attempt] if is_latest else list(was_open) if include_resolved else []
-            )
-            others = sorted(set(attempt) - set(ids)) if is_latest else []
+            # The rows the decision may need (plain lists: iterating pyarrow strings is slow).
+            seen = ids.tolist()
+            was_open = previous.loc[previous["status"].isin(lifecycle.OPEN), "finding_id"].tolist()
+            involved = [*seen, *was_open, *attempt] if is_latest else was_open if include_resolved else []
+            others = sorted(set(attempt) - set(seen)) if is_latest else []
             history = lifecycle.History(
                 previous_as_of=None if prev_as_of is None else _to_date(prev_as_of).isoformat(),
                 previous=previous,
@@ -139,7 +139,7 @@ class HistoryStore(StoreBase):
             .where(RUNS.c.scope == scope, RUNS.c.as_of > as_of)
             .order_by(RUNS.c.as_of)
         ).all()
-        touched = set(findings["finding_id"].astype(str))
+        touched = set(findings["finding_id"].astype(str).tolist())
         previous = events
         for day, run_id in later:
             day = _to_date(day)
@@ -197,7 +197,7 @@ class HistoryStore(StoreBase):
     def _save_rows(self, conn: Connection, scope: str, write: pd.DataFrame, delete: list[str]) -> None:
         """Replace the ``findings`` rows ``rules.lifecycle`` decided to write or delete."""
         f = FINDINGS.c
-        for chunk in _chunks([*write["finding_id"], *delete]):
+        for chunk in _chunks([*write["finding_id"].tolist(), *delete]):
             conn.execute(FINDINGS.delete().where(f.scope == scope, f.finding_id.in_(chunk)))
         _insert(conn, FINDINGS, write)
 
