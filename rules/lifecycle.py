@@ -179,7 +179,7 @@ def rechain_night(previous: pd.DataFrame, stored: pd.DataFrame, as_of: str) -> R
     return Rechained(
         events=events,
         changed=bool(differ.any()),
-        touched=sorted(set(both.loc[differ, "finding_id"])),
+        touched=sorted(set(both.loc[differ, "finding_id"].tolist())),
         counts={f"n_{k}": int((events["status"] == k).sum()) for k in STATUSES},
     )
 

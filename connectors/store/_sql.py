@@ -56,15 +56,14 @@ def _to_date(value: Any) -> date | None:
     return None if pd.isna(ts) else ts.date()
 
 
-def _py_column(series: pd.Series, kind: sa.types.TypeEngine, iso_dates: bool = False) -> list[Any]:
+def _py_column(series: pd.Series, kind: sa.types.TypeEngine) -> list[Any]:
     """A column as Python objects the DBAPI accepts (None for missing); vectorised.
 
     Bad values (a date or number that does not parse) raise: nothing is stored half-right."""
     if isinstance(kind, sa.Date):
         if not pd.api.types.is_datetime64_any_dtype(series):
             series = pd.to_datetime(series.astype("object"), format="mixed")
-        values = series.dt.strftime("%Y-%m-%d") if iso_dates else series.dt.date
-        return values.astype("object").where(series.notna(), None).tolist()
+        return series.dt.date.astype("object").where(series.notna(), None).tolist()
     if isinstance(kind, sa.Boolean):
         return pd.array(series, dtype="boolean").to_numpy(dtype=object, na_value=None).tolist()
     if isinstance(kind, sa.Integer):
