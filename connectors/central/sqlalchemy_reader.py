@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
@@ -142,32 +144,39 @@ class _SAReader:
 
     def int_column(self, sql: str, chunk_size: int) -> np.ndarray:
         """One integer column of ``sql`` (a marked table's keys), in this snapshot, without a
-        Python object per value where the driver allows: COPY on PostgreSQL (psycopg), the DBAPI
-        cursor's own batches elsewhere (no SQLAlchemy result per row). ValueError if a value is
-        not an integer."""
-        raw = self.conn.connection.driver_connection  # the transaction's own connection
-        if self.dbms == "postgresql" and hasattr(raw, "pgconn"):
-            import pyarrow as pa
-            import pyarrow.csv as pacsv
-
-            with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT") as copy:
-                data = b"".join(bytes(block) for block in copy)
-            if not data:
+        Python object per value where the driver allows. PostgreSQL: the server joins the values
+        into a few texts (one per range of 2**20 keys), in a savepoint, so that a key that is not
+        a number fails alone and leaves the snapshot usable; elsewhere the DBAPI cursor's own
+        batches (no SQLAlchemy row objects). ValueError if a value is not an integer."""
+        if self.dbms == "postgresql":
+            agg = (
+                f"SELECT string_agg(CAST(k AS text), ',') FROM ({sql}) AS s(k) "
+                f"GROUP BY CAST(k AS bigint) / {1 << 20}"
+            )
+            # On the DBAPI connection itself: this Connection streams (server-side cursors), and a
+            # SAVEPOINT cannot be a cursor's query.
+            cur = self.conn.connection.driver_connection.cursor()
+            try:
+                cur.execute("SAVEPOINT dvsync_keys")
+                try:
+                    cur.execute(agg)
+                    texts = [r[0] for r in cur.fetchall()]
+                except Exception as exc:  # noqa: BLE001 - psycopg's own tree: a key that is not a number
+                    if _is_disconnect(exc):
+                        raise
+                    cur.execute("ROLLBACK TO SAVEPOINT dvsync_keys")
+                    raise ValueError("not an integer") from None
+                cur.execute("RELEASE SAVEPOINT dvsync_keys")
+            finally:
+                cur.close()
+            if not texts:
                 return np.empty(0, dtype=np.int64)
             try:
-                table = pacsv.read_csv(
-                    pa.BufferReader(data),
-                    read_options=pacsv.ReadOptions(column_names=["k"]),
-                    parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False),
-                    convert_options=pacsv.ConvertOptions(column_types={"k": pa.int64()}, null_values=["\\N"]),
-                )
-            except pa.ArrowInvalid as exc:
+                parts = pc.split_pattern(pa.array(texts, pa.large_string()), ",").flatten()
+                return pc.cast(parts, pa.int64()).to_numpy()
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 raise ValueError(str(exc)) from None
-            col = table.column("k")
-            if col.null_count:
-                raise ValueError("empty key")
-            return col.to_numpy()
-        return fetch_ints(raw.cursor(), sql, chunk_size)
+        return fetch_ints(self.conn.connection.driver_connection.cursor(), sql, chunk_size)
 
     def stream(self, sql: str, chunk_size: int, params: tuple = ()) -> Iterator[list[tuple]]:
         # stream_results: a server-side cursor on PostgreSQL (psycopg named cursor); pyodbc and
@@ -182,6 +191,12 @@ class _SAReader:
             yield from result.partitions(chunk_size)
         finally:
             result.close()
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    """A lost connection (psycopg: OperationalError, SQLSTATE class 08): not the key's fault."""
+    state = str(getattr(exc, "sqlstate", "") or "")
+    return type(exc).__name__ in ("OperationalError", "InterfaceError") or state.startswith("08")
 
 
 @contextmanager
