@@ -351,6 +351,14 @@ def _init(layout: Layout, engine: str = "fast") -> None:
     _LAYOUT, _ENGINE = layout, engine
 
 
+def _single_threaded() -> bool:
+    """No other thread in this process, Python's or native (Linux: /proc/self/task)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: only Python's threads are known
+        return threading.active_count() == 1
+
+
 def write_all(layout: Layout, workers: int | None = None, engine: str = "fast") -> int:
     """Write every workbook of ``layout``; returns the number of files.
 
@@ -371,8 +379,10 @@ def write_all(layout: Layout, workers: int | None = None, engine: str = "fast") 
     step = max(10, min(400, n // (workers * 8) or 1))
     chunks = [(s, min(n, s + step)) for s in range(0, n, step)]
     # fork shares the layout copy-on-write; with other threads alive (e.g. inside a Prefect flow)
-    # fork is unsafe, so spawn and ship the layout once per worker.
-    if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
+    # fork is unsafe, so spawn and ship the layout once per worker. Native threads count too: a
+    # national generation once deadlocked a forked worker on a lock held by Arrow's thread pool
+    # (threading.active_count() sees only Python's threads).
+    if "fork" in mp.get_all_start_methods() and _single_threaded():
         _LAYOUT, _ENGINE = layout, engine
         try:
             with mp.get_context("fork").Pool(workers) as pool:
