@@ -134,10 +134,6 @@ def _resolve_columns(
     return resolved
 
 
-def _read_table(reader: Reader, tm: TableMap, chunk_size: int) -> pd.DataFrame:
-    return arrow_to_frame(_unify(list(iter_table(reader, tm, chunk_size)), list(tm.columns)))
-
-
 def iter_table(reader: Reader, tm: TableMap, chunk_size: int) -> Iterator[pa.Table]:
     """One table's rows in Arrow chunks, in export order (column types may differ between chunks:
     ``_unify`` them)."""
@@ -244,7 +240,6 @@ def read_central(
                 reader.begin_snapshot()
                 if on_snapshot:
                     on_snapshot(reader)
-
                 frames = {}
                 streamed = [t for t in wanted if sink is not None and t in sink.streamed]
                 for t in wanted:
