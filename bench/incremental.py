@@ -1,22 +1,25 @@
 """The central extraction of a steady night: a full read against an incremental one.
 
     python -m bench.incremental --data DIR [--reps 5] [--changed 0.01] [--tables all|members]
+                                [--index] [--postgres] [--work W]
+    python -m bench.incremental --work W --once plain|incremental   # one run, for farm-bench
 
 DIR is a demo data set (``dvsync demo --members N --out DIR``); its central.sqlite is copied to
-``--work`` and every marked table gains a change marker (``rv``, set to the rowid, as a
-rowversion would be) keyed by rowid. Then ``--changed`` of the member rows are updated (a new
-name and a marker above every earlier one). Timed, in turn in each round so that a drift of the
-machine's speed touches all three alike, each the extraction the nightly runs
-(``read_central`` with the partition spill):
+``--work`` (or, with ``--postgres``, into a schema of the local database ``test``, dropped at the
+end, with a BIGSERIAL primary key) and every marked table gains a change marker ``rv`` (set from
+the key, as a rowversion would be; ``--index``: indexed) keyed by rowid / id. Then ``--changed``
+of the member rows are updated (a new name and a marker above every earlier one). Timed, in turn
+in each round so that a drift of the machine's speed touches all three alike, each the
+extraction the nightly runs (``read_central`` with the partition spill):
 
 - ``plain``: no marker in the mapping (what every night does today);
 - ``first``: marked tables, no snapshot yet (a full read in key order that writes the snapshots);
 - ``incremental``: marked tables, last night's snapshots (taken before the change; copied afresh
   before each round, not timed).
 
-Wall seconds (perf_counter) and CPU seconds of the process (getrusage: user + system; the
-SQLite driver reads in this process), median and min-max. The incremental frames are checked
-equal to the plain read's before anything is timed.
+Wall seconds (perf_counter) and CPU seconds of this process (getrusage: user + system; the
+SQLite driver reads in this process, a PostgreSQL server's work is not counted), median and
+min-max. The incremental frames are checked equal to a full read's before anything is timed.
 """
 
 from __future__ import annotations
