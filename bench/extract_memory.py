@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(args.child, args.mapping, args.chunk, args.naive)))
         return 0
 
-    from connectors.central import copy_tables, drop_schema
+    from dvsync.demo.loading import copy_tables, drop_schema
 
     results = []
     with tempfile.TemporaryDirectory(prefix="dvsync-bench-") as tmp:

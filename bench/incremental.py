@@ -65,7 +65,7 @@ def prepare(data: Path, work: Path, tables: list[str], index: bool) -> tuple[str
 
 def prepare_pg(data: Path, work: Path, tables: list[str], index: bool, schema: str) -> tuple[str, Path, Path]:
     """The same in a PostgreSQL schema (database ``test``): a BIGSERIAL primary key ``id``."""
-    from connectors.central import copy_tables
+    from dvsync.demo.loading import copy_tables
 
     if work.exists():
         shutil.rmtree(work)
@@ -174,7 +174,7 @@ def main() -> None:
         measure(args, url, mapping, plain_mapping, tables, schema)
     finally:
         if schema:
-            from connectors.central import drop_schema
+            from dvsync.demo.loading import drop_schema
 
             drop_schema(PG_URL, schema)
 

@@ -159,7 +159,7 @@ def postgres_central(sqlite_path: Path, name: str):
     dropped after it (never the machine's ``test`` database)."""
     import psycopg
 
-    from connectors.central import copy_tables
+    from dvsync.demo.loading import copy_tables
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as con:
         con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -35,7 +35,6 @@ from connectors.central.base import (
     snapshot_statements,
 )
 from connectors.central.extract import TableSink, iter_table, open_snapshot, read_central, resolve_source
-from connectors.central.loading import copy_tables, create_table_ddl, drop_schema
 from connectors.central.sqlalchemy_reader import make_engine
 from schemas.errors import MappingError, SourceConfigError, SourceUnavailable
 
@@ -58,10 +57,7 @@ __all__ = [
     "arrow_to_frame",
     "build_select",
     "chunk_to_arrow",
-    "copy_tables",
-    "create_table_ddl",
     "default_mapping",
-    "drop_schema",
     "iter_table",
     "load_mapping",
     "log",

@@ -21,9 +21,6 @@ from connectors.central import (
     MappingError,
     SourceUnavailable,
     build_select,
-    copy_tables,
-    create_table_ddl,
-    drop_schema,
     load_mapping,
     make_engine,
     read_central,
@@ -32,6 +29,7 @@ from connectors.central import (
     snapshot_statements,
 )
 from connectors.central.base import _unify
+from dvsync.demo.loading import copy_tables, create_table_ddl, drop_schema
 from schemas.contract import CENTRAL_KEYS, CENTRAL_TABLES
 
 NFD_NAME = unicodedata.normalize("NFD", "Trần Văn Hưởng")

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from pgtest import PG_ODBC, PG_URL
 
-from connectors.central import copy_tables, drop_schema, make_engine
+from connectors.central import make_engine
+from dvsync.demo.loading import copy_tables, drop_schema
 
 
 @pytest.fixture(scope="module")

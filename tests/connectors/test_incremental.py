@@ -20,8 +20,9 @@ import pytest
 import sqlalchemy as sa
 from pgtest import PG_ODBC, PG_URL
 
-from connectors.central import MappingError, copy_tables, drop_schema, load_mapping, make_engine, read_central
+from connectors.central import MappingError, load_mapping, make_engine, read_central
 from connectors.spill import PartitionSpill
+from dvsync.demo.loading import copy_tables, drop_schema
 from schemas.contract import CENTRAL_TABLES
 
 MARKED = ["members", "ratings", "transfers"]

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from pgtest import PG_URL
 
-from connectors.central import copy_tables, drop_schema, read_central
+from connectors.central import read_central
 from connectors.partitions import MEMBER_TABLES, split_central
 from connectors.spill import PartitionSpill, SpilledPartition
+from dvsync.demo.loading import copy_tables, drop_schema
 
 TARGET = 300  # members per partition: the 1,500-member demo gives several
 

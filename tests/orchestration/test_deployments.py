@@ -53,7 +53,7 @@ def test_deployments_run_on_the_workers_environment(
     then the audit leaves the nightly's findings.csv and summary.json byte for byte as they were."""
     from pgtest import PG_URL
 
-    from connectors.central import copy_tables, drop_schema
+    from dvsync.demo.loading import copy_tables, drop_schema
 
     schema = f"deploy_{uuid.uuid4().hex[:8]}"
     copy_tables(f"sqlite:///{demo_small / 'central.sqlite'}", PG_URL, schema=schema)

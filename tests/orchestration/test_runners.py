@@ -116,7 +116,7 @@ class _FlakyProxy:
 
 @pytest.mark.slow
 def test_unreachable_database_is_retried_then_the_run_succeeds(demo_small: Path, tmp_path: Path) -> None:
-    from connectors.central import copy_tables, drop_schema
+    from dvsync.demo.loading import copy_tables, drop_schema
 
     schema = f"dvsync_retry_{uuid.uuid4().hex[:8]}"
     copy_tables(f"sqlite:///{demo_small / 'central.sqlite'}", PG_URL, schema=schema)
