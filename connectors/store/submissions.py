@@ -259,15 +259,26 @@ class SubmissionStore(StoreBase):
                     .join(WORKBOOKS, WORKBOOKS.c.checksum == table.c.checksum)
                     .where(w.status == "accepted")
                 )
+                whole = stmt.where(table.c.period >= lo, table.c.period <= period)
                 months = [m for m in (stamps or {}) if lo <= m <= period]
-                if cache is None or not months:
-                    df = read(stmt.where(table.c.period >= lo, table.c.period <= period), types)
-                else:
+                cached = cache is not None and bool(months)
+                if cached:
                     df = _months_frame(
                         cache, read, table, stmt, months, stamps, [*cols, "_created_on", "_load_seq"]
                     )
+                else:
+                    df = read(whole, types)
                 if name == "activity" and len(df):
-                    df = df.sort_values(["period", "_created_on", "_load_seq", "_row"], na_position="first")
+                    latest = ["period", "_created_on", "_load_seq", "_row"]
+                    df = df.sort_values(latest, na_position="first")
+                    if cached and _ties(df, ["member_code", "month"], latest):
+                        # Which row wins is then the database's row order: only it can tell.
+                        log.info(
+                            "store read-back: %s from the database: a member's month sent twice "
+                            "ties on period, Ngày lập, load and row",
+                            table.name,
+                        )
+                        df = read(whole, types).sort_values(latest, na_position="first")
                     df = df.drop_duplicates(["member_code", "month"], keep="last")
                 df = df.sort_values(
                     ["period", "cell_code", "_source", "_row"], na_position="first", kind="stable"
@@ -395,6 +406,13 @@ def _months_frame(
     ]
     kept = [f for f in frames if len(f)] or frames[:1]  # empty frames would sway concat's dtypes
     return kept[0] if len(kept) == 1 else pd.concat(kept, ignore_index=True)
+
+
+def _ties(df: pd.DataFrame, key: list[str], order: list[str]) -> bool:
+    """Whether two rows of the same ``key`` are equal on ``order`` too (then the input order
+    decides which one ``drop_duplicates`` keeps)."""
+    multi = df.duplicated(key, keep=False)
+    return bool(multi.any()) and bool(df.loc[multi, [*key, *order]].duplicated(keep=False).any())
 
 
 def _submission_columns(name: str) -> tuple[str, ...]:

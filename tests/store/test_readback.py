@@ -195,3 +195,18 @@ def test_a_failed_write_keeps_the_old_file_and_the_night(make_store, wb, tmp_pat
     assert any("not cached" in r.getMessage() for r in caplog.records)
     monkeypatch.undo()
     _same(store, tmp_path, 6, caplog)  # the months changed since are read and written now
+
+
+def test_a_tie_the_database_order_decides_is_read_from_the_database(store, wb, tmp_path, caplog):
+    """Two workbooks of one month (a member in two cells) on the same Ngày lập and load (the bench's
+    preloaded months have load_seq 0): which row wins is the database's row order, so the
+    activity is read from the database, not put together from the months' files."""
+    import sqlalchemy as sa
+
+    caplog.set_level(logging.INFO, logger="connectors.store")
+    _night_one(store, wb)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE sub_workbooks SET load_seq = 0 WHERE period = '2026-01'"))
+    _same(store, tmp_path)
+    _same(store, tmp_path, 13, caplog)
+    assert sum("ties on period" in r.getMessage() for r in caplog.records) == 1
