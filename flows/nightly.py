@@ -161,7 +161,9 @@ def reconcile_and_publish(
             loads = [tasks.load_batch(future.result(), inp.results) for future in parsed]
         else:
             loads = _parse_and_store(batches, inp.workers, inp.results)
-        subs, subs_q, files = tasks.store_submissions(loads, inp.results, inp.period, present)
+        subs, subs_q, files = tasks.store_submissions(
+            loads, inp.results, inp.period, present, str(Path(inp.base_out or inp.out) / ".state" / "store")
+        )
 
         # Member-level validation and rules per partition, then the rules that cross partitions once
         # over the whole tree.

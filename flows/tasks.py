@@ -269,14 +269,15 @@ def load_batch(results: list, results_url: str) -> dict:
 
 @task(name="store-submissions", cache_policy=NONE, retries=2, retry_delay_seconds=5)
 def store_submissions(
-    loads: list[dict], results_url: str, period: str, present: set[str]
+    loads: list[dict], results_url: str, period: str, present: set[str], cache_dir: str | None = None
 ) -> tuple[SubmissionData, pd.DataFrame, dict]:
-    """The period's submissions and quarantine from the sync store (every batch is loaded)."""
+    """The period's submissions and quarantine from the sync store (every batch is loaded).
+    ``cache_dir``: where the store's read-back of the year is kept between nights."""
     from connectors.store import ResultsStore
 
     store = ResultsStore(results_url)
     with stage("store submissions"), results_faults(results_url):
-        subs = store.submissions(period)
+        subs = store.submissions(period, cache_dir=cache_dir)
         books = store.workbooks()
         books = (
             books[(books["status"] != "rejected") | books["checksum"].isin(present)] if len(books) else books
