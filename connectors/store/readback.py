@@ -89,6 +89,7 @@ class ReadbackCache:
         self.identity = identity
         self.hits = 0
         self.misses = 0
+        self.unwritable = False  # after one failed write, the night stops trying (one log line)
 
     def stamp(self, table: sa.Table, columns: list[str], month: str, books: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -125,7 +126,8 @@ class ReadbackCache:
         if why:
             log.info("store read-back: %s %s from the database: %s", table.name, month, why)
         df = from_database()
-        self._save(path, stamp, df)
+        if not self.unwritable:
+            self._save(path, stamp, df)
         return df
 
     def _load(
@@ -166,7 +168,8 @@ class ReadbackCache:
             _fsync_dir(path.parent)
         except (OSError, ValueError, pa.ArrowException) as exc:
             tmp.unlink(missing_ok=True)
-            log.warning("store read-back: %s not cached (%s)", path.name, exc)
+            self.unwritable = True
+            log.warning("store read-back: not cached tonight (%s: %s)", path, exc)
 
 
 def _difference(found: dict[str, Any], wanted: dict[str, Any]) -> str:
