@@ -15,6 +15,10 @@ before the period). Then, ``--reps`` times each, ``ResultsStore.submissions(peri
 
 Wall and CPU seconds (the process: ADBC reads in threads of it) per run, median and min–max;
 every mode's frames are checked equal (``assert_frame_equal``) to the database's.
+
+``--postgres``: the same store copied into a PostgreSQL database of its own (127.0.0.1:5432, user
+postgres; created and dropped), ``database``, ``cold`` and ``warm`` only (CPU: this process; the
+server's is not counted).
 """
 
 from __future__ import annotations
@@ -110,6 +114,33 @@ def correct(results: Path, period: str, share: float, tag: str) -> int:
         con.close()
 
 
+def postgres_copy(results: Path, name: str) -> ResultsStore:
+    """A PostgreSQL store (database ``name``, created here) holding the SQLite store's rows."""
+    import psycopg
+    import sqlalchemy as sa
+
+    from connectors.store._sql import _insert_columns
+
+    with psycopg.connect(**_PG_ADMIN) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    store = ResultsStore(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    store.migrate()
+    src = sqlite3.connect(results)
+    try:
+        with store.engine.begin() as conn:
+            for table in [WORKBOOKS, *SUB.values()]:
+                cols = [c.name for c in table.columns if c.name != "id"]
+                df = pd.read_sql(f'SELECT {", ".join(cols)} FROM "{table.name}" ORDER BY rowid', src)
+                _insert_columns(conn, table, {c: df[c] for c in cols}, len(df))
+            conn.execute(sa.text("ANALYZE"))
+    finally:
+        src.close()
+    return store
+
+
+_PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres", "autocommit": True}
+
+
 def timed(store: ResultsStore, period: str, cache: Path | None):
     wall, cpu = time.perf_counter(), time.process_time()
     subs = store.submissions(period, cache_dir=cache)
@@ -137,9 +168,12 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--share", type=float, default=0.05)
     ap.add_argument("--out", type=Path, default=None, help="write the numbers as JSON here")
+    ap.add_argument("--postgres", action="store_true", help="the store copied into PostgreSQL")
     args = ap.parse_args()
     period = json.loads((args.data / "demo.json").read_text())["period"]
     base = prepare(args.data, args.work, period)
+    if args.postgres:
+        return main_postgres(args, base, period)
     # The corrections change the store: measure on a copy, the prepared store stays as it is.
     results = args.work / "measured.sqlite"
     shutil.copyfile(base, results)
@@ -178,6 +212,43 @@ def main() -> None:
         "period": period,
         "rows": rows,
         "cache_bytes": size,
+        "reps": args.reps,
+        "seconds": {mode: {k: summary(v) for k, v in t.items()} for mode, t in times.items()},
+    }
+    print(json.dumps(report, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=1))
+
+
+def main_postgres(args: argparse.Namespace, base: Path, period: str) -> None:
+    import os
+
+    import psycopg
+
+    name = f"dvsync_readback_{os.getpid()}"
+    cache = args.work / "cache-pg"
+    times: dict[str, dict[str, list[float]]] = {}
+    try:
+        store = postgres_copy(base, name)
+        for _ in range(args.reps):
+            reference = None
+            for mode in ("database", "cold", "warm"):
+                if mode == "cold":
+                    shutil.rmtree(cache, ignore_errors=True)
+                subs, wall, cpu = timed(store, period, None if mode == "database" else cache)
+                reference = reference if reference is not None else subs
+                check(subs, reference)
+                times.setdefault(mode, {"wall": [], "cpu": []})
+                times[mode]["wall"].append(wall)
+                times[mode]["cpu"].append(cpu)
+                print(f"{mode:9s} wall {wall:6.2f} s  cpu {cpu:6.2f} s (frames equal)", flush=True)
+        store.dispose()
+    finally:
+        with psycopg.connect(**_PG_ADMIN) as con:
+            con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    report = {
+        "period": period,
+        "backend": "postgresql",
         "reps": args.reps,
         "seconds": {mode: {k: summary(v) for k, v in t.items()} for mode, t in times.items()},
     }
