@@ -8,6 +8,7 @@ import pandas as pd
 from schemas.contract import INACTIVE_STATUSES, SCREENED_STATUSES
 from schemas.labels import MEMBER_STATUS_LABELS, sentence
 from schemas.normalize import id_key, isin  # noqa: F401 (the rules' shared helpers)
+from schemas.precedence import newest
 from schemas.tree import ancestor_pairs
 
 # Words of the one table of labels (schemas.labels): statuses as they read inside a sentence.
@@ -114,13 +115,12 @@ def superseded_sources(workbooks: pd.DataFrame) -> pd.DataFrame:
 
 
 def period_workbooks(workbooks: pd.DataFrame, period: str) -> pd.DataFrame:
-    """The run's workbooks: one per cell for ``period`` (the latest by created_on, then _source)."""
+    """The run's workbooks: one per cell for ``period`` (``schemas.precedence``: the store has already
+    kept one per cell and period; this matters for frames read without it)."""
     wb = live_workbooks(workbooks)
     wb = wb[wb["period"] == period]
-    sort = [c for c in ("created_on", "_source") if c in wb.columns]
-    if sort:
-        wb = wb.sort_values(sort, na_position="first")
-    return wb.drop_duplicates("cell_code", keep="last")
+    have = {"created": "created_on", "name": "_source"}
+    return newest(wb, ["cell_code"], **{k: c for k, c in have.items() if c in wb.columns})
 
 
 def _drop_superseded(rows: pd.DataFrame, workbooks: pd.DataFrame) -> pd.DataFrame:

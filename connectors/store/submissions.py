@@ -31,6 +31,7 @@ from connectors.store.tables import (
 )
 from schemas.contract import LINEAGE_COLUMNS, QUARANTINE_COLUMNS
 from schemas.datasets import SubmissionData, WorkbookResult
+from schemas.precedence import by_precedence
 
 log = logging.getLogger("connectors.store")
 
@@ -169,17 +170,14 @@ class SubmissionStore(StoreBase):
             rows, columns=["checksum", "cell_code", "period", "created_on", "load_seq", "status", "file"]
         )
         df = df[[(c, p) in groups for c, p in zip(df["cell_code"], df["period"], strict=True)]]
-        # A file whose name (or folder) carries its cell's code outranks one whose name carries none
-        # (any name is read, but an unnamed file never speaks over the cell's own); then newest =
-        # latest Ngày lập (missing = oldest), then latest load.
+        # Which one speaks for its cell and period: schemas.precedence (named, Ngày lập, load).
         from connectors.workbooks import name_agrees
 
         df["_named"] = [
             name_agrees(str(c), [Path(str(f)).stem, *Path(str(f)).parent.parts])
             for c, f in zip(df["cell_code"], df["file"], strict=True)
         ]
-        df["_created"] = pd.to_datetime(df["created_on"].astype("object")).fillna(pd.Timestamp.min)
-        df = df.sort_values(["cell_code", "period", "_named", "_created", "load_seq"])
+        df = by_precedence(df, named="_named", created="created_on", load="load_seq")
         newest = df.groupby(["cell_code", "period"])["checksum"].transform("last")
         df["new_status"] = (df["checksum"] == newest).map({True: "accepted", False: "superseded"})
         df["superseded_by"] = newest.where(df["new_status"] == "superseded")

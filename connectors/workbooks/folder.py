@@ -9,11 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from connectors.workbooks.listing import _checksum, identical_copies, list_submissions
+from connectors.workbooks.naming import name_agrees
 from connectors.workbooks.results import _counts
 from connectors.workbooks.workers import _parse_all
 from schemas._common import empty_quarantine
 from schemas.contract import QUARANTINE_COLUMNS, SHEET_TABLES
 from schemas.datasets import SubmissionData, WorkbookResult
+from schemas.precedence import newest
 
 
 def read_submissions(
@@ -96,24 +98,30 @@ def read_submissions(
         entry["_result"] = res
         report.append(entry)
 
-    # Same cell and period twice: latest created_on, then mtime, then name wins.
-    def rank(item: tuple[Path, WorkbookResult]) -> tuple:
-        p, res = item
-        created = res.meta.get("created_on")
-        return (
-            pd.Timestamp(created) if pd.notna(created) else pd.Timestamp.min,
-            res.meta.get("mtime", 0.0),
-            source_of[p],
-        )
-
-    kept: dict[tuple[str, str], tuple[Path, WorkbookResult]] = {}
-    superseded: set[str] = set()
-    for item in sorted(good, key=rank, reverse=True):
-        key = (item[1].meta["cell_code"], item[1].meta["period"])
-        if key in kept:
-            superseded.add(str(item[0]))
-        else:
-            kept[key] = item
+    # Same cell and period twice: the one schemas.precedence puts last speaks (a file named for its
+    # cell, then the later Ngày lập, then the later file time, then the name), as in the store.
+    ranks = pd.DataFrame(
+        {
+            "cell_code": [r.meta["cell_code"] for _p, r in good],
+            "period": [r.meta["period"] for _p, r in good],
+            "named": [
+                name_agrees(
+                    str(r.meta["cell_code"]), [Path(source_of[p]).stem, *Path(source_of[p]).parent.parts]
+                )
+                for p, r in good
+            ],
+            "created": [r.meta.get("created_on") for _p, r in good],
+            "mtime": [r.meta.get("mtime", 0.0) for _p, r in good],
+            "name": [source_of[p] for p, _r in good],
+        }
+    )
+    winners = newest(
+        ranks, ["cell_code", "period"], named="named", created="created", mtime="mtime", name="name"
+    )
+    kept: dict[tuple[str, str], tuple[Path, WorkbookResult]] = {
+        (ranks.at[i, "cell_code"], ranks.at[i, "period"]): good[i] for i in winners.index
+    }
+    superseded: set[str] = {str(good[i][0]) for i in ranks.index.difference(winners.index)}
     by_result = {id(e["_result"]): e for e in report if "_result" in e}
     for p, res in good:
         if str(p) in superseded:

@@ -659,3 +659,24 @@ def test_cell_faults_reach_the_committee_workbook(tmp_path: Path) -> None:
     assert "079185000111" not in str(values) and "********0111" in values[1][7]  # masked here too
     other = committee_workbook_path(tmp_path, "93.015.000.002.000")
     assert not other.exists() or "Lỗi bảng nộp" not in openpyxl.load_workbook(other).sheetnames
+
+
+def test_folder_and_store_agree_which_file_speaks_for_the_cell(tmp_path: Path) -> None:
+    """One "newest workbook wins" (schemas.precedence): read in the same night, a newer file whose
+    name carries no cell code loses to the cell's own named one, in the folder reader (its
+    duplicate line names the one used) and in the store alike."""
+    d = tmp_path / "sub"
+    d.mkdir()
+    genuine = good(d)  # Ngày lập 05/11/2026, named for its cell
+    claim = write_workbook(d / "bao-cao-thang-10.xlsx", info=info_rows(cell=CELL, created="28/11/2026"))
+    data, _q, report = read_submissions(d, workers=1)
+    status = {e["file"]: e["status"] for e in report}
+    assert status == {genuine.name: "accepted", claim.name: "duplicate"}
+    assert set(data.workbooks.loc[~data.workbooks["superseded"], "_source"]) == {genuine.name}
+    store = ResultsStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    store.migrate()
+    files = [genuine, claim]
+    store.load_workbooks(W._parse_all(files, [p.name for p in files], 1))
+    books = store.workbooks().set_index("file")
+    assert books.loc[genuine.name, "status"] == "accepted"
+    assert books.loc[claim.name, "status"] == "superseded"
