@@ -59,4 +59,4 @@ def finalize_findings(
 ) -> pd.DataFrame:
     """Raw findings of any number of partitions and families -> the run's findings. The order of
     the pieces does not matter: ``finalize`` sorts and identifies every row."""
-    return finalize(concat_findings(found), organizations, pd.Timestamp(ctx.as_of).normalize())
+    return finalize(concat_findings(found), organizations, ctx.as_of)

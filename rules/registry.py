@@ -326,7 +326,7 @@ class _Inputs:
         self._providers = providers
         self._central, self._submissions = central, submissions
         self._values: dict[str, Any] = {
-            "as_of": pd.Timestamp(ctx.as_of).normalize(),
+            "as_of": ctx.as_of,
             "period": ctx.period,
             "mode": ctx.mode,
         }

@@ -71,14 +71,19 @@ class SubmissionData:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunContext:
-    """What every rule may need besides the data."""
+    """What every rule may need besides the data: built once per run from the settings read at the
+    edge (flows/inputs.py), never changed after. ``as_of`` is the run's date, held as a Timestamp
+    at midnight whatever it was given as; it is formatted only where it is shown or stored."""
 
     as_of: pd.Timestamp
     period: str  # YYYY-MM, the submission period being reconciled
     mode: str = "nightly"  # or "audit"
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "as_of", pd.Timestamp(self.as_of).normalize())
 
 
 @dataclass
