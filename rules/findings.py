@@ -10,12 +10,12 @@ import hashlib
 
 import pandas as pd
 
-from schemas.contract import FINDING_COLUMNS, GRASSROOTS_KINDS, RULE_OUTPUT_COLUMNS
+from schemas.contract import FINDING_COLUMNS, GRASSROOTS_KINDS, RULE_OUTPUT_COLUMNS, Status
 from schemas.lists import LISTS as LIST_SPECS
 from schemas.tree import nearest_of_kind
 
 # list code -> (severity, source cited in findings.csv), from the one registry of lists.
-LISTS: dict[str, tuple[str, str]] = {code: (spec.severity, spec.source) for code, spec in LIST_SPECS.items()}
+LISTS: dict[str, tuple[str, str]] = {code: (spec.severity.value, spec.source) for code, spec in LIST_SPECS.items()}
 
 
 def make_findings(list_code: str, frame: pd.DataFrame, **columns) -> pd.DataFrame:
@@ -78,7 +78,7 @@ def finalize(findings: pd.DataFrame, organizations: pd.DataFrame, as_of: pd.Time
     df["rule"] = df["list_code"].map(lambda c: LISTS[c][1]).astype("string")
     df["committee_code"] = df["org_code"].map(committee_of(organizations)).astype("string")
     df["due_date"] = pd.to_datetime(df["due_date"]).dt.strftime("%Y-%m-%d").astype("string")
-    df["status"] = "new"
+    df["status"] = Status.NEW.value
     df["first_seen"] = df["as_of"]
     df = df.sort_values(["list_code", "org_code", "member_code", "field", "ref"], na_position="first")
     return df[[*FINDING_COLUMNS, "ref"]].reset_index(drop=True)

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from schemas.contract import FINDING_COLUMNS
+from schemas.contract import FINDING_COLUMNS, Status
 
-OPEN = ("new", "open")
-STATUSES = ("new", "open", "resolved")
+OPEN = (Status.NEW.value, Status.OPEN.value)
+STATUSES = (*OPEN, Status.RESOLVED.value)
 EVENT_COLUMNS = ["finding_id", "status", "first_seen"]
 # The findings table (current state): the columns of the night that last saw a finding, and its state.
 ROW_COLUMNS = ["scope", *FINDING_COLUMNS, "ref", "last_seen", "resolved_on", "last_run_id"]
@@ -95,7 +95,7 @@ def night(previous: pd.DataFrame, seen: pd.Series, as_of: str) -> pd.DataFrame:
     seen_events = pd.DataFrame(
         {
             "finding_id": pd.Series(ids, dtype="string"),
-            "status": pd.Series(np.where(is_open, "open", "new"), dtype="string"),
+            "status": pd.Series(np.where(is_open, Status.OPEN.value, Status.NEW.value), dtype="string"),
             "first_seen": pd.Series(first, dtype="string"),
         }
     )
@@ -103,7 +103,7 @@ def night(previous: pd.DataFrame, seen: pd.Series, as_of: str) -> pd.DataFrame:
     resolved = pd.DataFrame(
         {
             "finding_id": gone["finding_id"].astype("string"),
-            "status": pd.Series("resolved", index=gone.index, dtype="string"),
+            "status": pd.Series(Status.RESOLVED.value, index=gone.index, dtype="string"),
             "first_seen": gone["first_seen"].astype("string"),
         }
     )
@@ -135,8 +135,8 @@ def decide(
     per_list = cur["list_code"].value_counts().sort_index() if len(cur) else pd.Series(dtype="int64")
     counts = {
         "n_findings": len(cur),
-        "n_new": int((status == "new").sum()),
-        "n_open": int((status == "open").sum()),
+        "n_new": int((status == Status.NEW).sum()),
+        "n_open": int((status == Status.OPEN).sum()),
         "n_resolved": len(resolved),
         "counts": {str(k): int(v) for k, v in per_list.items()},
     }
@@ -151,7 +151,7 @@ def decide(
         seen_rows = seen_rows[_changed(seen_rows, stored, compared)]
         # Resolved: the stored row (columns of the night that last saw it) with its new state.
         gone = _rows_of(stored, resolved["finding_id"])
-        gone = gone.assign(status="resolved", resolved_on=as_of, last_seen=history.previous_as_of)
+        gone = gone.assign(status=Status.RESOLVED.value, resolved_on=as_of, last_seen=history.previous_as_of)
         gone = gone.astype({c: "string" for c in ("status", "resolved_on", "last_seen")})
         gone = gone[_changed(gone, stored, [c for c in ROW_COLUMNS if c != "last_run_id"])]
         gone = gone.assign(last_run_id=run_id).astype({"last_run_id": "string"})
@@ -172,7 +172,7 @@ def rechain_night(previous: pd.DataFrame, stored: pd.DataFrame, as_of: str) -> R
     """Night ``as_of`` (later than one just recorded) as a run in date order leaves it: its
     findings seen are kept, their statuses recomputed from ``previous`` (the events of the night
     before it, as now recorded); ``stored``: its events as stored."""
-    seen = stored.loc[stored["status"] != "resolved", "finding_id"].astype("string").sort_values()
+    seen = stored.loc[stored["status"] != Status.RESOLVED, "finding_id"].astype("string").sort_values()
     events = night(previous, seen, as_of)
     both = events.merge(stored[EVENT_COLUMNS].astype("string"), how="outer", indicator=True)
     differ = both["_merge"] != "both"
@@ -200,7 +200,7 @@ def rebuild(
     ids = _objects(ids)
     ev = events[_isin(events["finding_id"], ids)].sort_values(["finding_id", "as_of"], kind="stable")
     last = ev.groupby("finding_id", sort=False).tail(1).set_index("finding_id")
-    seen_on = ev[ev["status"] != "resolved"].groupby("finding_id")["as_of"].max()
+    seen_on = ev[ev["status"] != Status.RESOLVED].groupby("finding_id")["as_of"].max()
     has_events = _isin(ids, last.index)
     delete = ids[~has_events & _isin(ids, stored["finding_id"])].tolist()
     kept = ids[has_events]
@@ -209,7 +209,7 @@ def rebuild(
             "status": last["status"].reindex(kept),
             "first_seen": last["first_seen"].reindex(kept),
             "last_seen": seen_on.reindex(kept),
-            "resolved_on": last["as_of"].reindex(kept).where(last["status"].reindex(kept) == "resolved"),
+            "resolved_on": last["as_of"].reindex(kept).where(last["status"].reindex(kept) == Status.RESOLVED),
             "last_run_id": last["run_id"].reindex(kept),
         },
         index=pd.Index(kept, name="finding_id", dtype="object"),
@@ -296,7 +296,7 @@ def _resolved_findings(stored: pd.DataFrame, ids: pd.Series, as_of: str, columns
     ``resolved``, tonight's ``as_of``; same columns and dtypes as tonight's."""
     cols = [c for c in columns if c in ROW_COLUMNS]
     df = _rows_of(stored, ids)[cols].copy()
-    df["status"] = "resolved"
+    df["status"] = Status.RESOLVED.value
     df["as_of"] = as_of
     df = df.sort_values(
         ["list_code", "org_code", "member_code", "field", "ref"], na_position="first", kind="stable"

@@ -3,6 +3,8 @@ worker processes read it. The Pandera model of an answer row is ``schemas.respon
 
 from __future__ import annotations
 
+from schemas.contract import Status
+
 # Answer column headers of a list sheet (the finding_id column is "Mã phát hiện").
 RESPONSE_HEADER = "Kết quả xử lý"
 NOTE_HEADER = "Ghi chú / giải trình"
@@ -25,4 +27,4 @@ BOARD_LABELS: dict[str, str] = {**RESPONSE_LABELS, ACCEPT_CODE: ACCEPT_LABEL}
 # finding whose central or cell values changed after it was accepted reopens by itself.
 DECISIONS = ["accepted", "reopened"]
 # Statuses a finding may have in findings.csv: the history's three plus the answers' two.
-ANSWER_STATUSES = ["explained", "accepted"]
+ANSWER_STATUSES = [Status.EXPLAINED.value, Status.ACCEPTED.value]

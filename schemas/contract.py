@@ -8,6 +8,8 @@ names below, so rules never see a Vietnamese header. Lineage columns
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 # --- 1. Central database -------------------------------------------------------------------
 CENTRAL_TABLES: dict[str, list[str]] = {
     "organizations": ["org_code", "name", "kind", "parent_code", "active"],
@@ -106,6 +108,27 @@ GENDERS = ["Nam", "Nữ"]
 GENDER_LABELS = {"Nam": "Nam", "M": "Nam", "male": "Nam", "Nữ": "Nữ", "F": "Nữ", "female": "Nữ", "nu": "Nữ"}
 # Party badge award days (month, day): 3/2, 19/5, 2/9, 7/11 (HD 01-HD/TW point 18).
 AWARD_DAYS = [(2, 3), (5, 19), (9, 2), (11, 7)]
+
+
+class Severity(StrEnum):
+    """How grave a list's findings are (schemas.lists)."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Status(StrEnum):
+    """A finding's status in findings.csv: the history's (rules.lifecycle: new, open, resolved), and
+    laid over it the committees' answers (rules.answers: explained, accepted)."""
+
+    NEW = "new"
+    OPEN = "open"
+    RESOLVED = "resolved"
+    EXPLAINED = "explained"
+    ACCEPTED = "accepted"
+
+
 MEMBER_STATUSES = ["active", "exempt", "transferred_out", "deceased", "removed", "expelled", "left"]
 SCREENED_STATUSES = ["active", "exempt"]
 INACTIVE_STATUSES = ["transferred_out", "deceased", "removed", "expelled", "left"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas.contract import BADGE_MILESTONES, DOC_TYPES, ROSTER_FIELDS
+from schemas.contract import BADGE_MILESTONES, DOC_TYPES, ROSTER_FIELDS, Severity
 
 FAMILIES = ["roster", "identity", "transfers", "dossier", "screening", "badges", "admission"]
 
@@ -21,7 +21,7 @@ FAMILIES = ["roster", "identity", "transfers", "dossier", "screening", "badges",
 class ListSpec:
     code: str
     family: str  # the rules module that emits it (rules/<family>.py; roster also holds duplicates)
-    severity: str  # error, warning, info
+    severity: Severity  # given as its value ("error"), checked when the registry is built
     source: str  # the text cited in findings.csv's `rule`
     title: str  # Vietnamese title: top of its sheet, the summaries, the board report
     sheet: str  # worksheet name (Excel: at most 31 characters, none of []:*?/\, unique)
@@ -31,6 +31,9 @@ class ListSpec:
     # The lists this list's definition refers to (docs/rules.md): their rules run first
     # (rules.registry plans the order from this), and the rule may take their findings.
     depends_on: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity(self.severity))  # an unknown one fails at import
 
 
 _MILESTONES = tuple(str(y) for y in BADGE_MILESTONES)
@@ -294,7 +297,7 @@ LISTS: dict[str, ListSpec] = {s.code: s for s in _SPECS}
 CODES: list[str] = list(LISTS)
 TITLES: dict[str, str] = {c: s.title for c, s in LISTS.items()}
 SHEET_NAMES: dict[str, str] = {c: s.sheet for c, s in LISTS.items()}
-SEVERITIES: dict[str, str] = {c: s.severity for c, s in LISTS.items()}
+SEVERITIES: dict[str, str] = {c: s.severity.value for c, s in LISTS.items()}
 SOURCES: dict[str, str] = {c: s.source for c, s in LISTS.items()}
 # Every value `field` can take, over all lists.
 ALL_FIELDS: list[str] = list(dict.fromkeys(f for s in _SPECS for f in s.fields))
