@@ -56,6 +56,7 @@ from connectors.central.base import (
     redact,
     with_parameter,
 )
+from connectors.durable import fsync_dir
 from schemas.contract import CENTRAL_INTEGER_COLUMNS
 
 KEY = "_dvsync_key"
@@ -302,23 +303,12 @@ class SnapshotWriter:
                 json.dump(doc, f, ensure_ascii=False)
                 f.flush()
                 os.fsync(f.fileno())
-            _fsync_dir(self.folder)
+            fsync_dir(self.folder)
             os.replace(tmp, target)
-            _fsync_dir(self.store.folder)
+            fsync_dir(self.store.folder)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             self.abandon(f"the snapshot could not be written: {exc.strerror or type(exc).__name__}")
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - a platform without directory handles
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- SQL ----------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ import os
 import shutil
 from pathlib import Path
 
+from connectors.durable import fsync_dir
+
 log = logging.getLogger("dvsync.publish")
 
 SETS = ".sets"
@@ -39,14 +41,6 @@ OLDER = "older"
 LEGACY = "0-legacy"
 PUBLISHED = ("findings.csv", "quarantine.csv", "summary.json", "committees", "reports")
 CARRIED = ("committees", "reports")  # trees carried from the current set by hard links
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _replace_link(link: Path, target: str) -> None:
@@ -121,7 +115,7 @@ class Release:
         """Make the set current (True), or, when the published set is of a later date, publish it
         beside under ``older/<as_of>`` (False). Either in one rename, after an fsync of the set."""
         _fsync_tree(self.dir)
-        _fsync_dir(self.sets)
+        fsync_dir(self.sets)
         published = self.current_as_of()
         made_current = published is None or self.as_of >= published
         if made_current:
@@ -134,8 +128,8 @@ class Release:
             older = self.out / OLDER
             older.mkdir(exist_ok=True)
             _replace_link(older / self.as_of, f"../{SETS}/{self.run_id}")
-            _fsync_dir(older)
-        _fsync_dir(self.out)
+            fsync_dir(older)
+        fsync_dir(self.out)
         self.prune()
         return made_current
 
@@ -171,11 +165,11 @@ class Release:
             if dest.exists():
                 shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
             os.replace(self.out / name, dest)
-        _fsync_dir(legacy)
+        fsync_dir(legacy)
         if self.current() is None:
             _replace_link(self.out / CURRENT, f"{SETS}/{LEGACY}")
         self.ensure_links()
-        _fsync_dir(self.out)
+        fsync_dir(self.out)
         log.info("Đã chuyển %d tệp kết quả cũ vào %s", len(real), legacy)
 
     def prune(self) -> list[Path]:
@@ -224,4 +218,4 @@ def _fsync_tree(top: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        _fsync_dir(Path(root))
+        fsync_dir(Path(root))

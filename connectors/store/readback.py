@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from connectors.durable import fsync_dir
 from connectors.store._sql import _arrow_frame
 
 log = logging.getLogger("connectors.store")
@@ -165,7 +166,7 @@ class ReadbackCache:
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except (OSError, ValueError, pa.ArrowException) as exc:
             tmp.unlink(missing_ok=True)
             self.unwritable = True
@@ -202,14 +203,3 @@ def _to_arrow(df: pd.DataFrame) -> pa.Table:
             if pc.all(pc.equal(pc.cast(days, field.type), col)).as_py() in (True, None):
                 data = data.set_column(i, field.name, days)
     return data
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - a platform without directory handles
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
